@@ -1,0 +1,31 @@
+# voxguard: `make demo` sets up .venv and runs the whole story; `make test` sets up and
+# runs the test suite. Both need only Python 3.11+ and the package registry.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.voxguard-installed
+
+.PHONY: setup demo test bench protos lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,eval]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/voxguard demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+protos: $(STAMP)
+	$(PY) -m server.api.generate
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check server tenants tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info
