@@ -1,0 +1,1 @@
+"""The voxguard v1 wire API: generated protobuf/gRPC modules live in ``server.api.v1``."""

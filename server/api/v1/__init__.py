@@ -1,0 +1,1 @@
+"""Generated voxguard.v1 protobuf and gRPC modules (see server/api/generate.py)."""
