@@ -1,0 +1,102 @@
+"""The one typed settings object, read from ``VOXGUARD_*`` environment variables once.
+
+``Settings.load()`` is called at process start (CLI entry points) and the instance is
+passed down; nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "voxguard"
+OUTPUT_SAMPLE_RATES = (16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
+
+
+class Settings(BaseSettings):
+    """Every deployment knob of voxguard, with embedded defaults that run anywhere."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXGUARD_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Keys, blobs and the SQLite file.")
+    listen: str = Field("127.0.0.1:50051", description="gRPC listen address host:port.")
+    admin_token: SecretStr | None = Field(
+        None, description="Operator credential; generated into data_dir/admin.token if unset."
+    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    consent_verify_statement: bool = Field(
+        True, description="Check with speech recognition that the consent recording says the statement."
+    )
+    tls_cert_file: Path | None = Field(None, description="PEM certificate chain; enables TLS with tls_key_file.")
+    tls_key_file: Path | None = Field(None, description="PEM private key for tls_cert_file.")
+    master_key_file: Path | None = Field(None, description="Master keyring file; default data_dir/master.key.")
+    master_key: SecretStr | None = Field(
+        None, description="Operator-held master keys (base64, comma-separated, primary first)."
+    )
+    watermark_key_file: Path | None = Field(
+        None, description="Watermark keyring file; default data_dir/watermark.key."
+    )
+    engine: str = Field("embedded", description="Synthesis engine name.")
+    cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
+    queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
+    max_text_chars: int = Field(2_000, ge=1, le=100_000, description="Longest text per request.")
+    max_request_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest unary request (consent recording, detect)."
+    )
+    max_enroll_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest enrollment upload.")
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests per tenant per minute.")
+    rate_limit_burst: int = Field(60, ge=1, description="Requests a tenant may make at once.")
+    speaker_match_threshold: float | None = Field(
+        None, ge=-1.0, le=1.0,
+        description="Minimum consent-vs-enrollment speaker similarity; unset: the calibrated default.",
+    )
+    asr_model_path: Path | None = Field(
+        None, description="faster-whisper model folder; default the bundled Whisper tiny.en."
+    )
+    consent_recording_minutes: int = Field(
+        30, ge=1, le=7 * 24 * 60, description="Time allowed between StartConsent and the recording."
+    )
+    enroll_min_speech_seconds: float = Field(20.0, ge=1.0, description="Minimum detected speech.")
+    enroll_max_seconds: float = Field(300.0, ge=10.0, description="Longest enrollment audio.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("VOXGUARD_LISTEN must be host:port, e.g. 127.0.0.1:50051")
+        return value
+
+    @model_validator(mode="after")
+    def _check_tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both VOXGUARD_TLS_CERT_FILE and VOXGUARD_TLS_KEY_FILE, or neither")
+        return self
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment once; keyword overrides win (used by the CLI and tests)."""
+        return cls(**overrides)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite in the data directory unless configured."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'voxguard.db'}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        """Where the master keyring lives."""
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
+    def resolved_watermark_key_file(self) -> Path:
+        """Where the watermark keyring lives."""
+        return self.watermark_key_file or self.data_dir / "watermark.key"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Root folder of the local encrypted blob store."""
+        return self.data_dir / "blobs"

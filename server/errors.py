@@ -1,0 +1,91 @@
+"""Domain exceptions, one per failure class a caller can act on.
+
+Every layer (audio, watermark, engines, tenants, storage) raises these; one gRPC
+interceptor maps them to status codes (``server.grpc_app.errors``). Messages are written
+for the caller: they say what was wrong and what to change, and never carry internals
+(paths, SQL, stack traces) or facts about another tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class VoxguardError(Exception):
+    """Base class of every error voxguard reports to a caller.
+
+    ``details`` holds machine-readable facts (for example a speaker-match score) that the
+    interceptor attaches to the status as trailing metadata.
+    """
+
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class InvalidArgument(VoxguardError):
+    """The request itself is wrong (bad field, undecodable audio, text too long)."""
+
+
+class InvalidAudio(InvalidArgument):
+    """Audio that cannot be decoded or does not meet the stated requirements."""
+
+
+class NotFound(VoxguardError):
+    """The object does not exist, or belongs to another tenant (indistinguishable)."""
+
+
+class AlreadyExists(VoxguardError):
+    """An object with the same identity already exists."""
+
+
+class FailedPrecondition(VoxguardError):
+    """The request is well-formed but the system is not in a state that allows it."""
+
+
+class ResourceExhausted(VoxguardError):
+    """A quota, rate limit or queue is full; ``retry_after_seconds`` hints when to retry."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_seconds: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        merged = dict(details or {})
+        if retry_after_seconds is not None:
+            merged["retry_after_seconds"] = round(retry_after_seconds, 3)
+        super().__init__(message, details=merged)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Unauthenticated(VoxguardError):
+    """No credential, or a credential that is unknown, malformed or revoked."""
+
+
+class PermissionDenied(VoxguardError):
+    """A valid credential that lacks the scope the call needs."""
+
+
+class Unavailable(VoxguardError):
+    """A transient failure (a worker crashed, the service is shutting down); retry."""
+
+
+class DeadlineExceeded(VoxguardError):
+    """The caller's deadline passed before the work finished."""
+
+
+class Cancelled(VoxguardError):
+    """The caller cancelled the request."""
+
+
+class DecryptionError(Exception):
+    """A ciphertext failed to open: wrong key, wrong associated data, or tampering.
+
+    Deliberately opaque (like Fernet's InvalidToken): it never says which of those it was.
+    It is not a ``VoxguardError`` because it must never reach a caller as such; the layer
+    that sees it decides what the caller is told.
+    """
