@@ -1,0 +1,1 @@
+"""Relational storage: SQLAlchemy models, sessions and schema migrations."""
