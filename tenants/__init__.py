@@ -1,0 +1,1 @@
+"""Tenant, API key, consent and voice domain logic (no gRPC imports)."""

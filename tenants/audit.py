@@ -1,0 +1,113 @@
+"""The append-only audit trail: every security-relevant event, in a hash chain.
+
+Each event is appended inside the same transaction as the change it records, so an
+event exists exactly when its change committed. ``verify`` recomputes the chain and
+names the first event that was altered, removed, inserted or reordered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.crypto.canonical import canonical_json
+from server.crypto.chain import GENESIS_HASH, ChainEvent, chain_hash, verify_chain
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from server.db.models import AuditEventRow
+from server.db.session import Database
+
+_POSTGRES_AUDIT_LOCK = 0x766F78  # advisory lock id serialising appends across servers
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Result of verifying the whole chain."""
+
+    ok: bool
+    events: int
+    head_hash: str
+    broken_seq: int | None
+    reason: str | None
+
+
+class AuditLog:
+    """Appends events to, and verifies, the audit hash chain."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+
+    def append(self, session: Session, kind: str, tenant_id: str | None, **fields: Any) -> int:
+        """Append one event in ``session``'s transaction; returns its sequence number."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _POSTGRES_AUDIT_LOCK})
+        head = session.execute(
+            select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)
+        ).first()
+        previous_seq, previous_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        created_at = self._clock()
+        event = {
+            "seq": previous_seq + 1,
+            "at": created_at.isoformat(),
+            "kind": kind,
+            "tenant_id": tenant_id,
+            "fields": fields,
+        }
+        row = AuditEventRow(
+            seq=previous_seq + 1,
+            created_at=created_at,
+            kind=kind,
+            tenant_id=tenant_id,
+            fields_json=canonical_json(event).decode(),
+            prev_hash=previous_hash,
+            hash=chain_hash(previous_hash, event),
+        )
+        session.add(row)
+        session.flush()
+        return row.seq
+
+    @staticmethod
+    def verify(database: Database) -> AuditReport:
+        """Recompute the chain from the first event and report the first break."""
+        with database.transaction(write=False) as session:
+            rows = session.execute(select(AuditEventRow).order_by(AuditEventRow.seq)).scalars().all()
+            result = verify_chain(_chain_events(rows))
+            broken_seq = rows[result.broken_index].seq if result.broken_index is not None and result.broken_index < len(rows) else None
+            if result.ok:
+                result_seq_gap = _first_sequence_gap(rows)
+                if result_seq_gap is not None:
+                    return AuditReport(False, len(rows), result.head.hex(), result_seq_gap,
+                                       "sequence numbers are not contiguous: an event was removed")
+        return AuditReport(result.ok, result.checked, result.head.hex(), broken_seq, result.reason)
+
+    @staticmethod
+    def events(database: Database, tenant_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every event (optionally one tenant's) as its decoded JSON fields, in order."""
+        with database.transaction(write=False) as session:
+            query = select(AuditEventRow).order_by(AuditEventRow.seq)
+            if tenant_id is not None:
+                query = query.where(AuditEventRow.tenant_id == tenant_id)
+            for row in session.execute(query).scalars():
+                yield json.loads(row.fields_json)
+
+
+def _chain_events(rows: list[AuditEventRow]) -> Iterator[ChainEvent]:
+    for row in rows:
+        try:
+            fields = json.loads(row.fields_json)
+        except json.JSONDecodeError:
+            fields = {"unreadable": row.fields_json}
+        if (fields.get("seq"), fields.get("kind"), fields.get("tenant_id")) != (row.seq, row.kind, row.tenant_id):
+            fields = {**fields, "row_mismatch": True}
+        yield ChainEvent(fields=fields, hash=row.hash, previous_hash=row.prev_hash)
+
+
+def _first_sequence_gap(rows: list[AuditEventRow]) -> int | None:
+    for expected, row in enumerate(rows, start=1):
+        if row.seq != expected:
+            return row.seq
+    return None

@@ -1,0 +1,140 @@
+"""Permanent deletion of biometric data: voices, consents, whole tenants.
+
+Deletion happens in two steps. Inside the database transaction the wrapped data keys
+are destroyed, rows become tombstones, the audit event is appended and the receipt is
+signed; once that commits, nothing can open the object's blobs any more (crypto-
+shredding). After the commit the blobs are erased and every worker drops the voices
+from its cache and stops their jobs. A crash between the two steps leaves only
+ciphertext nobody can open; ``Eraser.sweep_orphans`` removes it at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.crypto.receipts import ReceiptSigner
+from server.db.models import ConsentRow, TenantRow, VoiceRow
+from tenants.audit import AuditLog
+from tenants.ids import new_id
+from tenants.records import ConsentStatus, Receipt, VoiceStatus
+from tenants.vault import Vault
+
+log = logging.getLogger(__name__)
+
+VoicesErasedHook = Callable[[list[str]], None]
+
+
+@dataclass
+class ErasurePlan:
+    """What one deletion destroys; filled inside the transaction, applied after commit."""
+
+    tenant_id: str
+    voice_ids: list[str] = field(default_factory=list)
+    consent_ids: list[str] = field(default_factory=list)
+    erase_whole_tenant: bool = False
+
+
+class Eraser:
+    """Destroys keys and blobs of voices, consents and tenants, with signed receipts."""
+
+    def __init__(self, vault: Vault, audit: AuditLog, signer: ReceiptSigner,
+                 clock: Callable[[], datetime]) -> None:
+        self._vault = vault
+        self._audit = audit
+        self._signer = signer
+        self._clock = clock
+        self._hooks: list[VoicesErasedHook] = []
+
+    def on_voices_erased(self, hook: VoicesErasedHook) -> None:
+        """Register a callback run after commit with the erased voice ids (worker eviction)."""
+        self._hooks.append(hook)
+
+    def destroy_voices(self, session: Session, plan: ErasurePlan, voices: Iterable[VoiceRow]) -> None:
+        """Destroy the keys of these voices and make their rows tombstones."""
+        now = self._clock()
+        for voice in voices:
+            if voice.status != VoiceStatus.DELETED.value:
+                voice.status = VoiceStatus.DELETED.value
+                voice.deleted_at = now
+            voice.wrapped_key = None
+            voice.model_blob = None
+            plan.voice_ids.append(voice.id)
+
+    def destroy_consent(self, session: Session, plan: ErasurePlan, consent: ConsentRow,
+                        reason: str) -> None:
+        """Destroy a consent's key, recording and embedding, and every voice under it."""
+        voices = session.execute(select(VoiceRow).where(VoiceRow.consent_id == consent.id)).scalars()
+        self.destroy_voices(session, plan, voices)
+        if consent.status != ConsentStatus.REVOKED.value:
+            consent.status = ConsentStatus.REVOKED.value
+            consent.revoked_at = self._clock()
+            consent.revocation_reason = reason
+        consent.wrapped_key = None
+        consent.recording_blob = None
+        consent.sealed_embedding = None
+        plan.consent_ids.append(consent.id)
+
+    def destroy_tenant(self, session: Session, plan: ErasurePlan, tenant: TenantRow) -> None:
+        """Destroy every consent and voice of a tenant, then the tenant key itself."""
+        consents = session.execute(select(ConsentRow).where(ConsentRow.tenant_id == tenant.id)).scalars()
+        for consent in consents:
+            self.destroy_consent(session, plan, consent, "tenant deleted")
+        tenant.wrapped_key = None
+        tenant.deleted_at = self._clock()
+        plan.erase_whole_tenant = True
+
+    def seal(self, session: Session, plan: ErasurePlan, action: str) -> Receipt:
+        """Append the audit event and sign the receipt (still inside the transaction)."""
+        receipt_id = new_id("rcpt")
+        fields = {
+            "receipt_id": receipt_id,
+            "action": action,
+            "voice_ids": sorted(plan.voice_ids),
+            "consent_ids": sorted(plan.consent_ids),
+            "destroyed_keys": sorted(
+                [f"voice:{v}" for v in plan.voice_ids] + [f"consent:{c}" for c in plan.consent_ids]
+                + (["tenant"] if plan.erase_whole_tenant else [])
+            ),
+            "erased_blob_prefixes": (
+                [f"tenants/{plan.tenant_id}/"] if plan.erase_whole_tenant
+                else sorted(f"tenants/{plan.tenant_id}/objects/{o}/" for o in [*plan.voice_ids, *plan.consent_ids])
+            ),
+        }
+        audit_seq = self._audit.append(session, action, plan.tenant_id, **fields)
+        signed = self._signer.sign({**fields, "tenant_id": plan.tenant_id, "audit_seq": audit_seq})
+        return Receipt(receipt_id=receipt_id, payload_json=signed.payload,
+                       signature=signed.signature, signing_key_id=signed.key_id)
+
+    def apply(self, plan: ErasurePlan) -> None:
+        """After commit: erase the blobs and evict the voices from every worker."""
+        try:
+            if plan.erase_whole_tenant:
+                self._vault.erase_tenant(plan.tenant_id)
+            else:
+                for object_id in [*plan.voice_ids, *plan.consent_ids]:
+                    self._vault.erase_object(plan.tenant_id, object_id)
+        except OSError:
+            log.exception("blob erasure failed for tenant %s; keys are already destroyed", plan.tenant_id)
+        if plan.voice_ids:
+            for hook in self._hooks:
+                hook(list(plan.voice_ids))
+
+    def sweep_orphans(self, session: Session) -> int:
+        """Erase blobs whose object no longer has a key (interrupted deletions)."""
+        live: set[str] = set()
+        for object_id, in session.execute(select(VoiceRow.id).where(VoiceRow.wrapped_key.is_not(None))):
+            live.add(object_id)
+        for object_id, in session.execute(select(ConsentRow.id).where(ConsentRow.wrapped_key.is_not(None))):
+            live.add(object_id)
+        removed = 0
+        for name in list(self._vault.blobs.iter_keys("tenants")):
+            parts = name.split("/")
+            if len(parts) >= 4 and parts[2] == "objects" and parts[3] not in live:
+                removed += int(self._vault.blobs.delete(name))
+        return removed

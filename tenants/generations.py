@@ -1,0 +1,119 @@
+"""Generations: the permanent record behind every watermark, and its look-ups.
+
+A generation row is written (with its audit event) before the first sample of the
+synthesis exists, so every watermark that ever leaves the platform names a generation
+that the platform knows. Rows are kept when voices, consents or tenants are deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.config import OUTPUT_SAMPLE_RATES
+from server.db.models import GenerationRow
+from server.db.session import Database
+from server.errors import InvalidArgument, NotFound
+from server.synthesis.records import SynthesisJob
+from server.text import validate_text
+from tenants.audit import AuditLog
+from tenants.ids import is_generation_id, new_generation_id, new_id
+from tenants.records import Generation
+from tenants.voices import VoiceService
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """What a caller asked for, before validation."""
+
+    voice_id: str
+    text: str
+    language: str
+    audio_format: str
+    sample_rate: int
+    speed: float
+    streamed: bool
+
+
+class GenerationService:
+    """Turns authorised synthesis requests into jobs and keeps their records."""
+
+    def __init__(self, db: Database, voices: VoiceService, audit: AuditLog, max_text_chars: int,
+                 languages: frozenset[str], clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._voices = voices
+        self._audit = audit
+        self._max_text_chars = max_text_chars
+        self._languages = languages
+        self._clock = clock
+
+    def begin(self, tenant_id: str, options: SynthesisOptions, deadline: float | None) -> SynthesisJob:
+        """Validate, open the voice model, record the generation, and build the job."""
+        text = validate_text(options.text, self._max_text_chars)
+        speed = options.speed or 1.0
+        if not math.isfinite(speed) or not 0.5 <= speed <= 2.0:
+            raise InvalidArgument("speed must be between 0.5 and 2.0 (0 means 1.0)")
+        if options.sample_rate and options.sample_rate not in OUTPUT_SAMPLE_RATES:
+            raise InvalidArgument(
+                f"sample_rate_hz must be 0 or one of {', '.join(map(str, OUTPUT_SAMPLE_RATES))}"
+            )
+        with self._db.transaction() as session:
+            voice, model = self._voices.open_model(session, tenant_id, options.voice_id)
+            language = (options.language or voice.language).strip().lower()
+            if language not in self._languages:
+                raise InvalidArgument(
+                    f"language {language!r} is not supported; use one of {', '.join(sorted(self._languages))}"
+                )
+            row = GenerationRow(
+                id=new_generation_id(), tenant_id=tenant_id, voice_id=voice.id,
+                created_at=self._clock(), text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                duration_seconds=0.0, sample_rate=options.sample_rate, audio_format=options.audio_format,
+                streamed=options.streamed,
+            )
+            session.add(row)
+            self._audit.append(session, "synthesis", tenant_id, generation_id=row.id,
+                               voice_id=voice.id, text_sha256=row.text_sha256,
+                               streamed=options.streamed)
+        return SynthesisJob(
+            job_id=new_id("job"), tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
+            text=text, language=language, speed=speed, sample_rate=options.sample_rate or None,
+            generation_id=row.id, deadline=deadline,
+        )
+
+    def complete(self, generation_id: str, duration_seconds: float, sample_rate: int) -> None:
+        """Record the length and rate of the audio that was delivered."""
+        with self._db.transaction() as session:
+            row = session.get(GenerationRow, generation_id)
+            if row is not None:
+                row.duration_seconds = round(duration_seconds, 3)
+                row.sample_rate = sample_rate
+
+    def get(self, tenant_id: str, generation_id: str) -> Generation:
+        """A generation of this tenant; NOT_FOUND for others' and unknown ids alike."""
+        found = self.find(tenant_id, generation_id)
+        if found is None:
+            raise NotFound(f"generation {generation_id!r} not found")
+        return found
+
+    def find(self, tenant_id: str, generation_id: str) -> Generation | None:
+        """Like :meth:`get` but None instead of NOT_FOUND."""
+        if not is_generation_id(generation_id):
+            raise InvalidArgument("generation_id must be 16 hex digits")
+        with self._db.transaction(write=False) as session:
+            row = session.get(GenerationRow, generation_id.lower())
+            if row is None or row.tenant_id != tenant_id:
+                return None
+            return to_generation(row)
+
+
+def to_generation(row: GenerationRow) -> Generation:
+    """The public record of a generation row."""
+    return Generation(
+        generation_id=row.id, tenant_id=row.tenant_id, voice_id=row.voice_id,
+        created_at=row.created_at, text_sha256=row.text_sha256,
+        duration_seconds=row.duration_seconds, sample_rate=row.sample_rate,
+        audio_format=row.audio_format, streamed=row.streamed,
+    )

@@ -1,0 +1,58 @@
+"""Opaque identifiers and page tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime
+
+from server.errors import InvalidArgument
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def new_id(prefix: str, *, length: int = 20) -> str:
+    """A random id such as ``voice_k3p...`` (100 bits of entropy at the default length)."""
+    return f"{prefix}_{''.join(secrets.choice(_ALPHABET) for _ in range(length))}"
+
+
+def new_generation_id() -> str:
+    """A random 64-bit generation id as 16 lowercase hex digits (the watermark payload)."""
+    return secrets.token_hex(8)
+
+
+def is_generation_id(value: str) -> bool:
+    """True for 16 lowercase or uppercase hex digits."""
+    if len(value) != 16:
+        return False
+    try:
+        int(value, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def encode_page_token(created_at: datetime, object_id: str) -> str:
+    """Keyset cursor after the item (created_at, id) of a newest-first listing."""
+    raw = json.dumps([created_at.isoformat(), object_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    """Inverse of :func:`encode_page_token`; INVALID_ARGUMENT for a malformed token."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        created, object_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created), str(object_id)
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise InvalidArgument("page_token is not valid; pass next_page_token unchanged") from exc
+
+
+def clamp_page_size(page_size: int) -> int:
+    """0 means 100; otherwise 1-1000."""
+    if page_size == 0:
+        return 100
+    if not 1 <= page_size <= 1000:
+        raise InvalidArgument("page_size must be between 1 and 1000 (0 means 100)")
+    return page_size
