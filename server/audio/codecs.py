@@ -1,0 +1,118 @@
+"""Decoding uploaded audio bytes and encoding output audio.
+
+libsndfile (through ``soundfile``) reads and writes WAV, FLAC, Ogg (Vorbis, Opus) and MP3
+without any system package; PyAV (FFmpeg inside its wheel) is the fallback reader for
+anything else a client may send (AAC/M4A, WebM). Both are deliberate: hand-written
+container parsing is where audio services usually break.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+
+import av
+import numpy as np
+import soundfile as sf
+
+from server.audio.signal import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Audio, resample, to_mono_float32
+from server.errors import InvalidAudio
+
+OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
+
+
+class AudioFormat(enum.Enum):
+    """Output container/codec choices offered by the API."""
+
+    WAV = "wav"
+    PCM16 = "pcm16"
+    FLAC = "flac"
+    OGG_OPUS = "ogg_opus"
+    MP3 = "mp3"
+
+
+def decode_audio(data: bytes, *, max_seconds: float | None = None) -> Audio:
+    """Decode WAV/FLAC/Ogg/MP3 (or anything FFmpeg reads) bytes into mono float32 audio.
+
+    Raises :class:`InvalidAudio` with a caller-facing message for empty, undecodable,
+    truncated, over-long or non-finite input and for sample rates outside 8-192 kHz.
+    """
+    if not data:
+        raise InvalidAudio("audio is empty; send WAV, FLAC, Ogg or MP3 bytes")
+    try:
+        samples, rate = _decode_with_soundfile(data)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        samples, rate = _decode_with_pyav(data)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudio(
+            f"sample rate {rate} Hz is not supported; use 8000-{MAX_SAMPLE_RATE} Hz"
+        )
+    mono = to_mono_float32(samples)
+    if mono.size == 0:
+        raise InvalidAudio("audio has no samples; send at least a few seconds of sound")
+    if max_seconds is not None and mono.size / rate > max_seconds:
+        raise InvalidAudio(
+            f"audio is {mono.size / rate:.1f} s long; the limit is {max_seconds:.0f} s"
+        )
+    return Audio(samples=mono, sample_rate=int(rate))
+
+
+def _decode_with_soundfile(data: bytes) -> tuple[np.ndarray, int]:
+    with sf.SoundFile(io.BytesIO(data)) as handle:
+        rate = handle.samplerate
+        samples = handle.read(dtype="float32", always_2d=True)
+    return samples, int(rate)
+
+
+def _decode_with_pyav(data: bytes) -> tuple[np.ndarray, int]:
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            streams = container.streams.audio
+            if not streams:
+                raise InvalidAudio("the file has no audio stream")
+            stream = streams[0]
+            rate = int(stream.codec_context.sample_rate or 0)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate or None)
+            parts: list[np.ndarray] = []
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().reshape(-1))
+                    rate = int(out.sample_rate)
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray().reshape(-1))
+    except InvalidAudio:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError, IndexError) as exc:
+        raise InvalidAudio(
+            "audio could not be decoded; send a complete WAV, FLAC, Ogg or MP3 file"
+        ) from exc
+    if not parts:
+        raise InvalidAudio("audio could not be decoded; the file holds no audio frames")
+    return np.concatenate(parts), rate
+
+
+def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat) -> tuple[bytes, int]:
+    """Encode mono float32 samples; returns the bytes and the sample rate they carry.
+
+    Ogg Opus supports only 8/12/16/24/48 kHz, so other rates are resampled up to the
+    next supported rate (the returned rate says which).
+    """
+    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    if fmt is AudioFormat.PCM16:
+        return (clipped * 32767.0).round().astype("<i2").tobytes(), sample_rate
+    if fmt is AudioFormat.OGG_OPUS and sample_rate not in OPUS_RATES:
+        target = next((rate for rate in OPUS_RATES if rate >= sample_rate), 48_000)
+        clipped = resample(clipped, sample_rate, target)
+        sample_rate = target
+    container, subtype = _SOUNDFILE_FORMATS[fmt]
+    buffer = io.BytesIO()
+    sf.write(buffer, clipped, sample_rate, format=container, subtype=subtype)
+    return buffer.getvalue(), sample_rate
+
+
+_SOUNDFILE_FORMATS: dict[AudioFormat, tuple[str, str]] = {
+    AudioFormat.WAV: ("WAV", "PCM_16"),
+    AudioFormat.FLAC: ("FLAC", "PCM_16"),
+    AudioFormat.OGG_OPUS: ("OGG", "OPUS"),
+    AudioFormat.MP3: ("MP3", "MPEG_LAYER_III"),
+}
