@@ -1,0 +1,172 @@
+"""The interface every synthesis engine implements, and the records it exchanges.
+
+The platform's worker pool enrolls a voice once (``enroll`` -> :class:`VoiceModel`, which
+the platform encrypts and stores) and later streams speech (``synthesize`` -> iterator of
+:class:`AudioChunk`, one sentence or phrase at a time). Engines are selected by name
+(see :mod:`server.engines.registry`); a voice model carries the name and version of the
+engine that made it, so another engine can refuse it clearly.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from server.errors import FailedPrecondition, InvalidArgument
+
+MIN_SPEED = 0.5
+MAX_SPEED = 2.0
+MIN_OUTPUT_RATE = 8_000
+MAX_OUTPUT_RATE = 48_000
+
+_MAGIC = b"VXVM"
+_ENVELOPE_VERSION = 1
+_HEADER = struct.Struct(">4sBI")  # magic, envelope version, JSON header length
+
+
+@dataclass(frozen=True)
+class VoiceModel:
+    """An enrolled voice: opaque engine-specific bytes tagged with the engine that made them."""
+
+    engine: str
+    engine_version: str
+    data: bytes = field(repr=False)
+
+    def to_bytes(self) -> bytes:
+        """Serialise into a self-describing envelope (magic, version, JSON header, payload)."""
+        header = json.dumps(
+            {"engine": self.engine, "engine_version": self.engine_version, "size": len(self.data)},
+            separators=(",", ":"),
+        ).encode()
+        return _HEADER.pack(_MAGIC, _ENVELOPE_VERSION, len(header)) + header + self.data
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> VoiceModel:
+        """Parse :meth:`to_bytes` output; raises :class:`FailedPrecondition` if it is not one."""
+        if len(blob) < _HEADER.size:
+            raise FailedPrecondition("stored voice model is truncated; enroll the voice again")
+        magic, version, header_len = _HEADER.unpack_from(blob)
+        if magic != _MAGIC:
+            raise FailedPrecondition("stored data is not a voxguard voice model")
+        if version != _ENVELOPE_VERSION:
+            raise FailedPrecondition(
+                f"voice model envelope version {version} is not supported "
+                f"(this build reads version {_ENVELOPE_VERSION}); enroll the voice again"
+            )
+        start = _HEADER.size + header_len
+        try:
+            header = json.loads(blob[_HEADER.size : start])
+            engine, engine_version, size = header["engine"], header["engine_version"], header["size"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FailedPrecondition("stored voice model header is corrupt") from exc
+        data = blob[start:]
+        if len(data) != size:
+            raise FailedPrecondition("stored voice model is truncated; enroll the voice again")
+        return cls(engine=str(engine), engine_version=str(engine_version), data=bytes(data))
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """One synthesised piece of speech: mono float32 samples and the text they speak."""
+
+    samples: np.ndarray
+    sample_rate: int
+    text: str
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the chunk in seconds."""
+        return len(self.samples) / float(self.sample_rate)
+
+
+@dataclass(frozen=True)
+class SynthesisParams:
+    """Per-request synthesis options.
+
+    ``speed`` scales the speaking rate (1.0 = the voice's own rate, range 0.5-2.0);
+    ``sample_rate`` is the output rate in Hz, or None for the engine's native rate.
+    """
+
+    speed: float = 1.0
+    sample_rate: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (MIN_SPEED <= float(self.speed) <= MAX_SPEED):
+            raise InvalidArgument(
+                f"speed {self.speed} is out of range; use a value from {MIN_SPEED} to {MAX_SPEED}"
+            )
+        if self.sample_rate is not None and not (
+            MIN_OUTPUT_RATE <= int(self.sample_rate) <= MAX_OUTPUT_RATE
+        ):
+            raise InvalidArgument(
+                f"output sample rate {self.sample_rate} Hz is out of range; use "
+                f"{MIN_OUTPUT_RATE}-{MAX_OUTPUT_RATE} Hz or leave it unset for the native rate"
+            )
+
+
+class SynthesisEngine(ABC):
+    """A voice-cloning engine. Implementations must be safe to call repeatedly in one process.
+
+    Heavy resources (libraries, models) are loaded once per process and reused.
+    """
+
+    name: str
+    version: str
+    native_sample_rate: int
+    #: True for engines that run on a GPU; they take a ``device`` option ("cuda:0", ...)
+    #: and the platform starts one worker per GPU for them.
+    uses_gpu: bool = False
+
+    @property
+    @abstractmethod
+    def supported_languages(self) -> tuple[str, ...]:
+        """Base language codes this engine can speak (e.g. ``("en", "cmn", ...)``)."""
+
+    @abstractmethod
+    def enroll(self, samples: np.ndarray, sample_rate: int) -> VoiceModel:
+        """Build a voice model from enrollment audio (mono float32 samples at ``sample_rate``).
+
+        Raises :class:`server.errors.InvalidAudio` for audio that cannot be used.
+        """
+
+    @abstractmethod
+    def synthesize(
+        self,
+        voice_model: VoiceModel,
+        text: str,
+        language: str,
+        params: SynthesisParams | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Speak ``text`` in the enrolled voice, yielding one chunk per sentence or phrase.
+
+        Raises :class:`server.errors.InvalidArgument` for empty/unspeakable text or an
+        unsupported language and :class:`server.errors.FailedPrecondition` for a voice
+        model made by another engine or an incompatible version.
+        """
+
+    def check_voice_model(self, voice_model: VoiceModel) -> None:
+        """Refuse a voice model made by another engine or an incompatible engine version."""
+        if voice_model.engine != self.name:
+            raise FailedPrecondition(
+                f"voice model was made by engine {voice_model.engine!r} but this server runs "
+                f"engine {self.name!r}; enroll the voice again with {self.name!r} or switch "
+                f"the engine setting to {voice_model.engine!r}",
+                details={"model_engine": voice_model.engine, "server_engine": self.name},
+            )
+        if voice_model.engine_version.split(".")[0] != self.version.split(".")[0]:
+            raise FailedPrecondition(
+                f"voice model was made by engine {voice_model.engine!r} version "
+                f"{voice_model.engine_version}, which engine {self.name!r} version "
+                f"{self.version} cannot read; enroll the voice again",
+                details={
+                    "model_engine": voice_model.engine,
+                    "model_engine_version": voice_model.engine_version,
+                    "server_engine": self.name,
+                    "server_engine_version": self.version,
+                },
+            )

@@ -1,0 +1,144 @@
+"""The embedded engine: eSpeak NG base speech converted to the speaker with WORLD.
+
+Runs on any CPU from pip packages alone. Enrollment learns a small
+:class:`SpeakerProfile`; synthesis renders each sentence with eSpeak NG, analyses it
+with WORLD, converts pitch, envelope and aperiodicity toward the speaker and re-renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from server.audio import resample
+from server.engines.base import AudioChunk, SynthesisEngine, SynthesisParams, VoiceModel
+from server.engines.embedded.base_voice import espeak_voice, render
+from server.engines.embedded.convert import ConversionSettings, convert
+from server.engines.embedded.enroll import enroll_profile
+from server.engines.embedded.espeak import DEFAULT_RATE_WPM, get_espeak
+from server.engines.embedded.profile import SpeakerProfile
+from server.engines.embedded.stats import frame_energy_db, speech_mask
+from server.engines.embedded.world import WORK_RATE, analyze, synthesize
+from server.errors import InvalidArgument
+from server.text import base_language, normalize, split_sentences, validate_text
+
+ENGINE_NAME = "embedded"
+ENGINE_VERSION = "1.0.0"
+# Speech is levelled to this RMS (about -23 dBFS) so every chunk has the same loudness.
+TARGET_RMS = 0.07
+_LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9' -]*[A-Za-z0-9]|[A-Za-z]")
+
+
+class EmbeddedEngine(SynthesisEngine):
+    """eSpeak NG + WORLD voice conversion. Safe to call repeatedly from one process."""
+
+    name = ENGINE_NAME
+    version = ENGINE_VERSION
+    native_sample_rate = WORK_RATE
+
+    def __init__(
+        self, max_text_chars: int = 5_000, conversion: Mapping[str, Any] | None = None
+    ) -> None:
+        self._max_text_chars = int(max_text_chars)
+        self._settings = ConversionSettings(**dict(conversion or {}))
+        get_espeak()
+
+    @property
+    def supported_languages(self) -> tuple[str, ...]:
+        """Base codes of every eSpeak NG voice bundled with ``espeakng-loader``."""
+        names = set(get_espeak().voices)
+        names.update({"en", "cmn"})
+        return tuple(sorted(names))
+
+    def enroll(self, samples: np.ndarray, sample_rate: int) -> VoiceModel:
+        """Learn the speaker profile from enrollment audio (see ``enroll.MIN_ENROLL_SECONDS``)."""
+        profile = enroll_profile(samples, sample_rate)
+        return VoiceModel(engine=self.name, engine_version=self.version, data=profile.to_bytes())
+
+    def synthesize(
+        self,
+        voice_model: VoiceModel,
+        text: str,
+        language: str,
+        params: SynthesisParams | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Validate everything up front, then return an iterator of one chunk per sentence."""
+        self.check_voice_model(voice_model)
+        params = params or SynthesisParams()
+        code = base_language(language)
+        try:
+            espeak_voice(code)
+        except InvalidArgument:
+            raise InvalidArgument(
+                f"language {language!r} is not supported by the embedded engine; "
+                "use e.g. 'en', 'cmn', 'fr', 'de', 'es'"
+            ) from None
+        cleaned = validate_text(text, self._max_text_chars)
+        sentences = split_sentences(normalize(cleaned, code), code)
+        if not sentences:
+            raise InvalidArgument("text has nothing to pronounce after normalisation; send words")
+        profile = SpeakerProfile.from_bytes(voice_model.data)
+        return self._chunks(profile, sentences, code, params)
+
+    def _chunks(
+        self, profile: SpeakerProfile, sentences: list[str], code: str, params: SynthesisParams
+    ) -> Iterator[AudioChunk]:
+        out_rate = params.sample_rate or WORK_RATE
+        for sentence in sentences:
+            audio = self.render_sentence(profile, sentence, code, params.speed)
+            yield AudioChunk(
+                samples=resample(audio, WORK_RATE, out_rate), sample_rate=out_rate, text=sentence
+            )
+
+    def render_sentence(
+        self, profile: SpeakerProfile, sentence: str, code: str, speed: float
+    ) -> np.ndarray:
+        """Converted speech for one normalised sentence, at the working rate."""
+        rate = round(DEFAULT_RATE_WPM * profile.rate_factor * speed)
+        base = _render_base(sentence, code, profile.variant, rate)
+        if base.size == 0:
+            return base
+        features = analyze(base)
+        mask = speech_mask(frame_energy_db(base, len(features.f0)))
+        return _level(synthesize(convert(features, mask, profile, self._settings)))
+
+    def render_unconverted(self, sentence: str, language: str, variant: str = "m1") -> np.ndarray:
+        """The base voice alone (for benchmarks' baseline), levelled like converted output."""
+        code = base_language(language)
+        return _level(_render_base(normalize(sentence, code), code, variant, DEFAULT_RATE_WPM))
+
+
+def _render_base(sentence: str, code: str, variant: str, rate: int) -> np.ndarray:
+    """eSpeak rendering; in Mandarin, runs of Latin letters are read by the English voice."""
+    if code != "cmn" or not _LATIN_RUN.search(sentence):
+        return render(sentence, code, variant, rate)
+    parts: list[np.ndarray] = []
+    position = 0
+    for match in _LATIN_RUN.finditer(sentence):
+        head = sentence[position : match.start()]
+        if any(ch.isalnum() for ch in head):
+            parts.append(render(head, "cmn", variant, rate))
+        parts.append(render(match.group(0), "en", variant, rate))
+        position = match.end()
+    tail = sentence[position:]
+    if any(ch.isalnum() for ch in tail):
+        parts.append(render(tail, "cmn", variant, rate))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def _level(audio: np.ndarray) -> np.ndarray:
+    """Scale to :data:`TARGET_RMS` over the louder (speech) part and keep peaks below 1."""
+    if audio.size == 0:
+        return audio.astype(np.float32)
+    energy = frame_energy_db(audio, max(len(audio) // 80, 1))
+    mask = speech_mask(energy)
+    level = 10 ** (float(np.mean(energy[mask])) / 20) if mask.any() else 0.0
+    gain = TARGET_RMS / level if level > 1e-6 else 1.0
+    out = audio * gain
+    peak = float(np.max(np.abs(out)))
+    if peak > 0.99:
+        out *= 0.99 / peak
+    return out.astype(np.float32)
