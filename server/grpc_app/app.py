@@ -1,0 +1,134 @@
+"""Building and running the gRPC server around a :class:`~server.platform.Platform`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from server.api.v1 import (
+    consents_pb2,
+    consents_pb2_grpc,
+    provenance_pb2,
+    provenance_pb2_grpc,
+    synthesis_pb2,
+    synthesis_pb2_grpc,
+    tenant_admin_pb2,
+    tenant_admin_pb2_grpc,
+    voices_pb2,
+    voices_pb2_grpc,
+)
+from server.config import Settings
+from server.grpc_app.interceptors import Authenticator, TokenBucket, VoxguardInterceptor
+from server.grpc_app.servicers.consents import ConsentsServicer
+from server.grpc_app.servicers.provenance import ProvenanceServicer
+from server.grpc_app.servicers.synthesis import SynthesisServicer
+from server.grpc_app.servicers.tenant_admin import TenantAdminServicer
+from server.grpc_app.servicers.voices import VoicesServicer
+from server.platform import Platform
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdmin"].full_name,
+    consents_pb2.DESCRIPTOR.services_by_name["Consents"].full_name,
+    voices_pb2.DESCRIPTOR.services_by_name["Voices"].full_name,
+    synthesis_pb2.DESCRIPTOR.services_by_name["Synthesis"].full_name,
+    provenance_pb2.DESCRIPTOR.services_by_name["Provenance"].full_name,
+)
+EXPIRY_INTERVAL_SECONDS = 60.0
+
+
+@dataclass
+class RunningServer:
+    """A started server: the gRPC server, the port it got, and the platform behind it."""
+
+    server: grpc.aio.Server
+    port: int
+    platform: Platform
+    health: health.aio.HealthServicer
+    _expiry: asyncio.Task[None]
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting calls, let running ones finish for ``grace`` s, stop workers."""
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self._expiry.cancel()
+        await self.server.stop(grace)
+        await self.platform.close()
+
+
+async def start_server(settings: Settings, platform: Platform | None = None) -> RunningServer:
+    """Open the platform, start workers, bind the port and start serving."""
+    if platform is None:
+        platform = await asyncio.to_thread(Platform.open, settings)
+    await platform.start_workers()
+    server = grpc.aio.server(
+        interceptors=[VoxguardInterceptor(
+            Authenticator(platform.admin_token, platform.api_keys.authenticate),
+            TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        )],
+        options=[
+            ("grpc.max_receive_message_length", settings.max_request_bytes),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ],
+    )
+    tenant_admin_pb2_grpc.add_TenantAdminServicer_to_server(TenantAdminServicer(platform), server)
+    consents_pb2_grpc.add_ConsentsServicer_to_server(ConsentsServicer(platform), server)
+    voices_pb2_grpc.add_VoicesServicer_to_server(VoicesServicer(platform), server)
+    synthesis_pb2_grpc.add_SynthesisServicer_to_server(SynthesisServicer(platform), server)
+    provenance_pb2_grpc.add_ProvenanceServicer_to_server(ProvenanceServicer(platform), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = _bind(server, settings)
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    expiry = asyncio.create_task(_expire_consents(platform))
+    log.info("voxguard listening on port %d", port)
+    return RunningServer(server, port, platform, health_servicer, expiry)
+
+
+def _bind(server: grpc.aio.Server, settings: Settings) -> int:
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())]
+        )
+        port = server.add_secure_port(settings.listen, credentials)
+    else:
+        port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        raise RuntimeError(f"could not listen on {settings.listen}")
+    return port
+
+
+async def _expire_consents(platform: Platform) -> None:
+    while True:
+        try:
+            expired = await asyncio.to_thread(platform.consents.expire_due)
+            if expired:
+                log.info("expired %d consents and destroyed their voices", expired)
+        except Exception:
+            log.exception("consent expiry sweep failed")
+        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+
+
+async def serve_forever(settings: Settings, on_ready: Callable[[RunningServer], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully."""
+    running = await start_server(settings)
+    if on_ready is not None:
+        on_ready(running)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await running.stop()

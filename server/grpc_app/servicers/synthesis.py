@@ -1,0 +1,85 @@
+"""Synthesis: whole-clip and streamed synthesis through the worker pool."""
+
+from __future__ import annotations
+
+import time
+from asyncio import to_thread
+from collections.abc import AsyncIterator
+
+import grpc
+import numpy as np
+
+from server.api.v1 import synthesis_pb2 as pb
+from server.api.v1 import synthesis_pb2_grpc
+from server.audio import AudioFormat, encode_audio
+from server.errors import InvalidArgument, Unavailable
+from server.grpc_app.servicers import caller_tenant
+from server.platform import Platform
+from server.synthesis.records import AudioPiece
+from tenants.generations import SynthesisOptions
+
+FORMATS = {
+    pb.AUDIO_FORMAT_UNSPECIFIED: AudioFormat.WAV,
+    pb.AUDIO_FORMAT_WAV: AudioFormat.WAV,
+    pb.AUDIO_FORMAT_PCM16: AudioFormat.PCM16,
+    pb.AUDIO_FORMAT_FLAC: AudioFormat.FLAC,
+    pb.AUDIO_FORMAT_OGG_OPUS: AudioFormat.OGG_OPUS,
+    pb.AUDIO_FORMAT_MP3: AudioFormat.MP3,
+}
+FORMAT_TO_PROTO = {fmt: value for value, fmt in FORMATS.items() if value != pb.AUDIO_FORMAT_UNSPECIFIED}
+
+
+class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
+    """Maps Synthesis RPCs onto generation records and the worker pool."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._p = platform
+
+    async def Synthesize(self, request: pb.SynthesizeRequest,
+                         context: grpc.aio.ServicerContext) -> pb.SynthesizeResponse:
+        fmt = _format(request.audio_format)
+        pcm: list[bytes] = []
+        rate = 0
+        generation_id = ""
+        async for piece in self._run(request, context, fmt.value, streamed=False):
+            pcm.append(piece.pcm16)
+            rate, generation_id = piece.sample_rate, piece.generation_id
+        samples = np.frombuffer(b"".join(pcm), "<i2").astype(np.float32) / 32767.0
+        audio, out_rate = await to_thread(encode_audio, samples, rate, fmt)
+        return pb.SynthesizeResponse(audio=audio, audio_format=FORMAT_TO_PROTO[fmt],
+                                     sample_rate_hz=out_rate, generation_id=generation_id,
+                                     duration_seconds=len(samples) / rate)
+
+    async def SynthesizeStream(self, request: pb.SynthesizeRequest,
+                               context: grpc.aio.ServicerContext) -> AsyncIterator[pb.SynthesizeChunk]:
+        async for piece in self._run(request, context, AudioFormat.PCM16.value, streamed=True):
+            yield pb.SynthesizeChunk(audio=piece.pcm16, sequence=piece.sequence,
+                                     generation_id=piece.generation_id, final=piece.final,
+                                     sample_rate_hz=piece.sample_rate)
+
+    async def _run(self, request: pb.SynthesizeRequest, context: grpc.aio.ServicerContext,
+                   fmt: str, *, streamed: bool) -> AsyncIterator[AudioPiece]:
+        service = self._p.synthesis
+        if service is None:
+            raise Unavailable("synthesis workers are not running; retry shortly")
+        remaining = context.time_remaining()
+        deadline = time.monotonic() + remaining if remaining is not None else None
+        options = SynthesisOptions(voice_id=request.voice_id, text=request.text,
+                                   language=request.language, audio_format=fmt,
+                                   sample_rate=request.sample_rate_hz, speed=request.speed,
+                                   streamed=streamed)
+        job = await to_thread(self._p.generations.begin, caller_tenant(), options, deadline)
+        samples = 0
+        rate = 0
+        async for piece in service.run(job):
+            samples += len(piece.pcm16) // 2
+            rate = piece.sample_rate
+            yield piece
+        await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
+
+
+def _format(value: int) -> AudioFormat:
+    try:
+        return FORMATS[value]
+    except KeyError as exc:
+        raise InvalidArgument("audio_format must be WAV, PCM16, FLAC, OGG_OPUS or MP3") from exc

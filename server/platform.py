@@ -1,0 +1,157 @@
+"""Assembly of the whole platform from the settings: storage, keys, services, workers.
+
+``Platform.open`` does everything that must happen once per process before serving:
+open the engine-free :class:`~server.core.Core` (data directory, schema, key files,
+tenant and API-key services) and build the speech and synthesis services on it.
+``start_workers`` starts the synthesis pool (separately, so operator commands that never
+synthesize do not pay for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.audio import Audio
+from server.config import Settings
+from server.core import Core, utc_now
+from server.crypto.keyfile import create_key_file, read_key_file
+from server.crypto.master import MasterKeyring
+from server.crypto.receipts import ReceiptSigner
+from server.db.session import Database
+from server.engines.registry import create_engine
+from server.speech.asr import Transcriber
+from server.speech.checks import ConsentLimits, EnrollmentLimits
+from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVerifier
+from server.synthesis.planning import plan_workers, visible_gpus
+from server.synthesis.service import SynthesisService
+from server.watermark import Keyring
+from tenants.api_keys import ApiKeyService
+from tenants.audit import AuditLog
+from tenants.consents import ConsentPolicy, ConsentService
+from tenants.erasure import Eraser
+from tenants.generations import GenerationService
+from tenants.tenants import TenantService
+from tenants.vault import Vault
+from tenants.voices import VoiceService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    """Every long-lived object of a running voxguard process."""
+
+    settings: Settings
+    db: Database
+    master: MasterKeyring
+    audit: AuditLog
+    vault: Vault
+    eraser: Eraser
+    signer: ReceiptSigner
+    tenants: TenantService
+    api_keys: ApiKeyService
+    consents: ConsentService
+    voices: VoiceService
+    generations: GenerationService
+    watermark_keys: Keyring
+    admin_token: str
+    engine_uses_gpu: bool = False
+    synthesis: SynthesisService | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Platform:
+        """Prepare storage, schema, keys and services (no worker processes yet)."""
+        core = Core.open(settings, clock=clock)
+        db, vault, audit, eraser = core.db, core.vault, core.audit, core.eraser
+        engine = create_engine(settings.engine)
+        languages = frozenset(engine.supported_languages)
+        encoder = SpeakerEncoder()
+        transcriber = Transcriber(settings.asr_model_path) if settings.consent_verify_statement else None
+        consents = ConsentService(
+            db, vault, audit, eraser, encoder,
+            transcriber.transcribe if transcriber else None,
+            ConsentPolicy(
+                recording_window=timedelta(minutes=settings.consent_recording_minutes),
+                verify_statement=settings.consent_verify_statement,
+                limits=ConsentLimits(),
+            ),
+            clock,
+        )
+        voices = VoiceService(
+            db, vault, audit, eraser, consents,
+            SpeakerVerifier(encoder, DEFAULT_THRESHOLD if settings.speaker_match_threshold is None
+                            else settings.speaker_match_threshold),
+            lambda audio: _enroll(engine, audio), languages,
+            EnrollmentLimits(min_speech_seconds=settings.enroll_min_speech_seconds,
+                             max_duration_seconds=settings.enroll_max_seconds),
+            clock,
+        )
+        with db.transaction() as session:
+            eraser.sweep_orphans(session)
+        return cls(
+            settings=settings, db=db, master=core.master, audit=audit, vault=vault, eraser=eraser,
+            signer=core.signer, tenants=core.tenants, api_keys=core.api_keys,
+            consents=consents, voices=voices,
+            generations=GenerationService(db, voices, audit, settings.max_text_chars, languages,
+                                          clock),
+            watermark_keys=load_watermark_keyring(settings),
+            admin_token=load_admin_token(settings),
+            engine_uses_gpu=engine.uses_gpu,
+        )
+
+    async def start_workers(self) -> None:
+        """Start the synthesis worker pool and wire revocation into it."""
+        configs = plan_workers(
+            engine_name=self.settings.engine, uses_gpu=self.engine_uses_gpu,
+            gpu_count=visible_gpus(), cpu_workers=self.settings.cpu_workers,
+            watermark_key_file=self.settings.resolved_watermark_key_file,
+        )
+        log.info("starting %d synthesis workers (%s)", len(configs),
+                 "one per GPU" if configs[0].engine_options.get("device") else "CPU")
+        self.synthesis = SynthesisService(configs, queue_size=self.settings.queue_size)
+        loop = asyncio.get_running_loop()
+        service = self.synthesis
+        self.eraser.on_voices_erased(
+            lambda voice_ids: loop.call_soon_threadsafe(service.evict_voices, voice_ids)
+        )
+        await self.synthesis.start()
+
+    async def close(self) -> None:
+        """Stop the workers and release the database."""
+        if self.synthesis is not None:
+            await self.synthesis.stop()
+        self.db.dispose()
+
+
+def _enroll(engine: object, audio: Audio) -> object:
+    return engine.enroll(audio.samples, audio.sample_rate)  # type: ignore[attr-defined]
+
+
+def load_watermark_keyring(settings: Settings) -> Keyring:
+    """The watermark keyring file, created with a fresh key on first start."""
+    path = settings.resolved_watermark_key_file
+    if not path.exists():
+        Keyring.generate().save(path)
+    return Keyring.load(path)
+
+
+def load_admin_token(settings: Settings) -> str:
+    """The operator credential: from the settings, else data_dir/admin.token (created once)."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    path = settings.data_dir / "admin.token"
+    try:
+        return read_key_file(path).decode().strip()
+    except FileNotFoundError:
+        token = "vxa_" + secrets.token_urlsafe(32)
+        try:
+            create_key_file(path, token.encode() + b"\n")
+        except FileExistsError:
+            return read_key_file(path).decode().strip()
+        log.warning("created the operator credential in %s", path)
+        return token

@@ -1,0 +1,31 @@
+"""How many synthesis workers to start, and on which device (plain logic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.synthesis.worker import WorkerConfig
+
+
+def plan_workers(*, engine_name: str, uses_gpu: bool, gpu_count: int, cpu_workers: int,
+                 watermark_key_file: Path) -> list[WorkerConfig]:
+    """One worker per GPU for a GPU engine when GPUs exist, else ``cpu_workers`` CPU workers."""
+    if uses_gpu and gpu_count > 0:
+        return [
+            WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                         engine_options={"device": f"cuda:{index}"})
+            for index in range(gpu_count)
+        ]
+    return [
+        WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file)
+        for _ in range(cpu_workers)
+    ]
+
+
+def visible_gpus() -> int:
+    """CUDA devices visible to this process (0 without a GPU or a CUDA build of torch)."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0

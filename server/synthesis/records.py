@@ -1,0 +1,85 @@
+"""Typed messages exchanged between the service, the scheduler and the workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class SynthesisJob:
+    """One synthesis request, fully resolved and authorised, ready for a worker.
+
+    ``voice_model`` is the decrypted model; it crosses the process boundary over a
+    private pipe and is never written to disk.
+    """
+
+    job_id: str
+    tenant_id: str
+    voice_id: str
+    voice_model: bytes = field(repr=False)
+    text: str
+    language: str
+    speed: float
+    sample_rate: int | None
+    generation_id: str
+    deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class AudioPiece:
+    """Watermarked mono PCM16 audio produced for a job, in order."""
+
+    job_id: str
+    generation_id: str
+    sequence: int
+    pcm16: bytes
+    sample_rate: int
+    final: bool
+
+
+class FailureKind(Enum):
+    """Why a job ended without finishing; the service maps these to domain errors."""
+
+    INVALID = "invalid"
+    PRECONDITION = "precondition"
+    CANCELLED = "cancelled"
+    DEADLINE = "deadline"
+    CRASHED = "crashed"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """A job ended early; ``message`` is safe to show to the caller."""
+
+    job_id: str
+    kind: FailureKind
+    message: str
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    """Ask a worker to stop the job it is running."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class EvictVoice:
+    """Ask a worker to drop a voice from its model cache."""
+
+    voice_id: str
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """Ask a worker to exit after its current job."""
+
+
+@dataclass(frozen=True)
+class WorkerReady:
+    """Sent once by a worker when its engine and keys are loaded."""
+
+    engine: str
+    engine_version: str

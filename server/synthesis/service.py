@@ -1,0 +1,235 @@
+"""The asyncio face of the synthesis path, used by the gRPC servicers.
+
+``SynthesisService.run(job)`` queues a job (or refuses it with RESOURCE_EXHAUSTED),
+streams its watermarked pieces as they arrive from the worker, and makes sure that a
+caller who goes away, misses a deadline, or whose voice is revoked stops the work. A
+worker that dies fails its job with UNAVAILABLE and is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
+
+from server.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    Unavailable,
+    VoxguardError,
+)
+from server.synthesis.pool import WorkerHandle
+from server.synthesis.records import (
+    AudioPiece,
+    CancelJob,
+    EvictVoice,
+    FailureKind,
+    JobFailure,
+    SynthesisJob,
+    WorkerReady,
+)
+from server.synthesis.scheduler import Scheduler
+from server.synthesis.worker import WorkerConfig
+
+log = logging.getLogger(__name__)
+
+_FAILURES: dict[FailureKind, type[VoxguardError]] = {
+    FailureKind.INVALID: InvalidArgument,
+    FailureKind.PRECONDITION: FailedPrecondition,
+    FailureKind.CANCELLED: Cancelled,
+    FailureKind.DEADLINE: DeadlineExceeded,
+    FailureKind.CRASHED: Unavailable,
+    FailureKind.INTERNAL: Unavailable,
+}
+
+
+class SynthesisService:
+    """Bounded queue + worker pool behind an async iterator API."""
+
+    def __init__(
+        self,
+        worker_configs: Sequence[WorkerConfig],
+        *,
+        queue_size: int,
+        clock: Callable[[], float] = time.monotonic,
+        respawn_delay: float = 1.0,
+    ) -> None:
+        if not worker_configs:
+            raise ValueError("at least one worker is needed")
+        self._configs = list(worker_configs)
+        self._clock = clock
+        self._scheduler = Scheduler(queue_size, clock=clock)
+        self._workers: dict[int, WorkerHandle] = {}
+        self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
+        self._started_at: dict[str, float] = {}
+        self._respawn_delay = respawn_delay
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._expiry_task: asyncio.Task[None] | None = None
+        self.engine_name: str | None = None
+        self.engine_version: str | None = None
+
+    async def start(self, ready_timeout: float = 300.0) -> None:
+        """Start every worker and wait until at least one has loaded its engine."""
+        self._loop = asyncio.get_running_loop()
+        for worker_id in range(len(self._configs)):
+            self._spawn(worker_id)
+        self._expiry_task = asyncio.create_task(self._expire_loop())
+        try:
+            await asyncio.wait_for(self._ready.wait(), ready_timeout)
+        except TimeoutError as exc:
+            await self.stop()
+            raise RuntimeError("no synthesis worker became ready; see the server log") from exc
+
+    async def stop(self) -> None:
+        """Fail outstanding jobs with UNAVAILABLE and stop every worker."""
+        self._stopping = True
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+        for job_id in list(self._outputs):
+            self._fail(job_id, FailureKind.CRASHED, "the server is shutting down; retry")
+        workers = list(self._workers.values())
+        self._workers.clear()
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for operators and tests)."""
+        return [w.pid for w in self._workers.values() if w.pid is not None]
+
+    @property
+    def queued_jobs(self) -> int:
+        """Jobs waiting for a worker."""
+        return self._scheduler.queued
+
+    async def run(self, job: SynthesisJob) -> AsyncIterator[AudioPiece]:
+        """Queue ``job`` and yield its watermarked pieces in order.
+
+        Raises ResourceExhausted when the queue is full, and the mapped domain error if the
+        job fails. Closing the iterator early (the caller left) cancels the job.
+        """
+        if self._stopping:
+            raise Unavailable("the server is shutting down; retry")
+        output: asyncio.Queue[AudioPiece | JobFailure] = asyncio.Queue()
+        self._scheduler.submit(job)
+        self._outputs[job.job_id] = output
+        self._started_at[job.job_id] = self._clock()
+        finished = False
+        try:
+            self._dispatch()
+            while True:
+                item = await output.get()
+                if isinstance(item, JobFailure):
+                    finished = True
+                    raise _FAILURES[item.kind](item.message)
+                yield item
+                if item.final:
+                    finished = True
+                    return
+        finally:
+            self._outputs.pop(job.job_id, None)
+            self._started_at.pop(job.job_id, None)
+            if not finished:
+                self.cancel(job.job_id)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a job wherever it is (queued: dropped; running: worker told to stop)."""
+        worker_id = self._scheduler.cancel(job_id)
+        if worker_id is not None and worker_id in self._workers:
+            self._workers[worker_id].send(CancelJob(job_id))
+
+    def evict_voices(self, voice_ids: Iterable[str]) -> int:
+        """Cancel every queued and running job of these voices and purge worker caches.
+
+        Returns the number of jobs stopped.
+        """
+        voice_ids = list(voice_ids)
+        dropped, running = self._scheduler.jobs_for_voices(voice_ids)
+        for job_id in dropped:
+            self._fail(job_id, FailureKind.PRECONDITION, "the voice was deleted")
+        # The eviction order itself stops a running job of the voice (as FAILED_PRECONDITION).
+        for worker in self._workers.values():
+            for voice_id in voice_ids:
+                worker.send(EvictVoice(voice_id))
+        return len(dropped) + len(running)
+
+    def _spawn(self, worker_id: int) -> None:
+        self._workers[worker_id] = WorkerHandle(
+            worker_id, self._configs[worker_id], self._on_message, self._on_exit
+        )
+
+    def _dispatch(self) -> None:
+        for assignment in self._scheduler.assign():
+            worker = self._workers.get(assignment.worker_id)
+            if worker is None or not worker.send(assignment.job):
+                self._scheduler.remove_worker(assignment.worker_id)
+                self._fail(assignment.job.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
+
+    def _on_message(self, worker_id: int, message: Any) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._handle_message, worker_id, message)
+
+    def _on_exit(self, worker_id: int) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._handle_exit, worker_id)
+
+    def _handle_message(self, worker_id: int, message: Any) -> None:
+        if isinstance(message, WorkerReady):
+            self.engine_name, self.engine_version = message.engine, message.engine_version
+            self._scheduler.add_worker(worker_id)
+            self._ready.set()
+        elif isinstance(message, AudioPiece):
+            queue = self._outputs.get(message.job_id)
+            if queue is not None:
+                queue.put_nowait(message)
+            if message.final:
+                self._job_ended(message.job_id)
+        elif isinstance(message, JobFailure):
+            queue = self._outputs.get(message.job_id)
+            if queue is not None:
+                queue.put_nowait(message)
+            self._job_ended(message.job_id)
+        self._dispatch()
+
+    def _job_ended(self, job_id: str) -> None:
+        started = self._started_at.get(job_id)
+        if started is not None:
+            self._scheduler.record_duration(self._clock() - started)
+        self._scheduler.finish(job_id)
+
+    def _handle_exit(self, worker_id: int) -> None:
+        if self._stopping or worker_id not in self._workers:
+            return
+        pid = self._workers[worker_id].pid
+        log.error("synthesis worker %s (pid %s) exited; replacing it", worker_id, pid)
+        del self._workers[worker_id]
+        job = self._scheduler.remove_worker(worker_id)
+        if job is not None:
+            self._fail(job.job_id, FailureKind.CRASHED, "the synthesis worker failed; retry the request")
+        assert self._loop is not None
+        self._loop.call_later(self._respawn_delay, self._respawn, worker_id)
+
+    def _respawn(self, worker_id: int) -> None:
+        if not self._stopping and worker_id not in self._workers:
+            self._spawn(worker_id)
+
+    def _fail(self, job_id: str, kind: FailureKind, message: str) -> None:
+        queue = self._outputs.get(job_id)
+        if queue is not None:
+            queue.put_nowait(JobFailure(job_id, kind, message))
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            for job_id in self._scheduler.expire():
+                queue = self._outputs.get(job_id)
+                if queue is not None:
+                    queue.put_nowait(
+                        JobFailure(job_id, FailureKind.DEADLINE, "the deadline passed while the request was queued")
+                    )
+
