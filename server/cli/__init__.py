@@ -1,0 +1,1 @@
+"""The ``voxguard`` command line: one module per command group."""
