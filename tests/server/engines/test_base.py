@@ -1,0 +1,62 @@
+"""The engine interface records: voice-model envelope, synthesis parameters, registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.engines import SynthesisParams, VoiceModel, available_engines, create_engine
+from server.engines.base import SynthesisEngine
+from server.errors import FailedPrecondition, InvalidArgument
+
+
+def test_voice_model_round_trips_through_its_envelope() -> None:
+    model = VoiceModel(engine="embedded", engine_version="1.2.3", data=b"\x00\x01payload")
+    blob = model.to_bytes()
+    assert blob.startswith(b"VXVM")
+    assert VoiceModel.from_bytes(blob) == model
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (b"", "truncated"),
+        (b"XXXX\x01\x00\x00\x00\x02{}", "not a voxguard voice model"),
+        (b"VXVM\x09\x00\x00\x00\x02{}", "envelope version 9"),
+        (b"VXVM\x01\x00\x00\x00\x05notjs", "corrupt"),
+    ],
+)
+def test_malformed_envelopes_are_refused(blob: bytes, message: str) -> None:
+    with pytest.raises(FailedPrecondition, match=message):
+        VoiceModel.from_bytes(blob)
+
+
+def test_truncated_payload_is_refused() -> None:
+    blob = VoiceModel(engine="embedded", engine_version="1.0.0", data=b"x" * 100).to_bytes()
+    with pytest.raises(FailedPrecondition, match="truncated"):
+        VoiceModel.from_bytes(blob[:-10])
+
+
+def test_synthesis_params_defaults_and_ranges() -> None:
+    assert SynthesisParams() == SynthesisParams(speed=1.0, sample_rate=None)
+    SynthesisParams(speed=0.5, sample_rate=48_000)
+    with pytest.raises(InvalidArgument, match="speed 3.0 is out of range"):
+        SynthesisParams(speed=3.0)
+    with pytest.raises(InvalidArgument, match="sample rate 1000 Hz"):
+        SynthesisParams(sample_rate=1000)
+
+
+def test_unknown_engine_name_lists_the_available_ones() -> None:
+    with pytest.raises(InvalidArgument, match="unknown synthesis engine 'gpt-sovits'.*embedded"):
+        create_engine("gpt-sovits")
+    assert "embedded" in available_engines()
+
+
+def test_invalid_engine_options_are_reported() -> None:
+    with pytest.raises(InvalidArgument, match="invalid options for engine 'embedded'"):
+        create_engine("embedded", {"no_such_option": 1})
+
+
+def test_default_engine_is_embedded() -> None:
+    engine = create_engine()
+    assert isinstance(engine, SynthesisEngine)
+    assert engine.name == "embedded"

@@ -1,0 +1,119 @@
+"""Limits on a deliberately small server: queue size, uploads, deadlines, crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from server.api.v1 import consents_pb2, synthesis_pb2, voices_pb2
+from tests.server.grpc_app.conftest import (
+    Clients,
+    ServerThread,
+    enroll_voice,
+    make_settings,
+    new_tenant,
+)
+
+LONG_TEXT = " ".join(f"Sentence {n} keeps this single worker busy for a little while." for n in range(15))
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    thread = ServerThread(make_settings(tmp_path_factory.mktemp("small"), queue_size=1,
+                                        max_enroll_bytes=600_000, rate_limit_per_minute=60_000,
+                                        rate_limit_burst=1_000))
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="module")
+def small(small_server: ServerThread) -> Iterator[tuple[Clients, str]]:
+    with grpc.insecure_channel(f"127.0.0.1:{small_server.running.port}") as channel:
+        from tests.server.grpc_app.conftest import ADMIN_TOKEN
+
+        _, clients = new_tenant(Clients(channel, ADMIN_TOKEN), "Small")
+        _, voice_id = enroll_voice(clients)
+        yield clients, voice_id
+
+
+def test_oversized_upload_is_refused(small: tuple[Clients, str]) -> None:
+    clients, _ = small
+    consents = clients.consents.ListConsents(consents_pb2.ListConsentsRequest(), metadata=clients.metadata)
+    consent_id = consents.consents[0].consent_id
+    messages = [voices_pb2.EnrollRequest(metadata=voices_pb2.EnrollMetadata(
+        consent_id=consent_id, display_name="big"))]
+    messages += [voices_pb2.EnrollRequest(audio_chunk=b"\0" * 100_000) for _ in range(7)]
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.voices.Enroll(iter(messages), metadata=clients.metadata)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "larger than" in caught.value.details()
+
+
+def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small: tuple[Clients, str]) -> None:
+    clients, voice_id = small
+    request = synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT)
+    errors: list[grpc.RpcError] = []
+
+    def call() -> None:
+        try:
+            clients.synthesis.Synthesize(request, metadata=clients.metadata, timeout=120)
+        except grpc.RpcError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join(180)
+    exhausted = [e for e in errors if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED]
+    assert exhausted, [e.code() for e in errors]
+    trailers = dict(exhausted[0].trailing_metadata())
+    assert float(trailers["voxguard-retry-after-seconds"]) > 0
+
+
+def test_a_crashed_worker_fails_its_request_unavailable_and_is_replaced(
+    small_server: ServerThread, small: tuple[Clients, str]
+) -> None:
+    clients, voice_id = small
+    service = small_server.running.platform.synthesis
+    assert service is not None
+    stream = clients.synthesis.SynthesizeStream(
+        synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT), metadata=clients.metadata)
+    next(stream)
+    (pid,) = service.worker_pids
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stream)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            reply = clients.synthesis.Synthesize(synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Back again."),
+                                                 metadata=clients.metadata, timeout=60)
+            break
+        except grpc.RpcError as error:
+            assert error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
+            time.sleep(1)
+    assert reply.duration_seconds > 0
+    assert service.worker_pids and service.worker_pids != [pid]
+
+
+def test_deadline_and_cancellation_remove_queued_work(small_server: ServerThread, small: tuple[Clients, str]) -> None:
+    clients, voice_id = small
+    busy = clients.synthesis.SynthesizeStream(
+        synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT), metadata=clients.metadata)
+    next(busy)
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.synthesis.Synthesize(synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Waiting."),
+                                     metadata=clients.metadata, timeout=0.5)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    busy.cancel()
+    time.sleep(1.0)
+    assert small_server.running.platform.synthesis.queued_jobs == 0

@@ -1,0 +1,97 @@
+"""The scheduler is plain logic: queue bounds, FIFO assignment, cancellation, deadlines."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.errors import ResourceExhausted
+from server.synthesis.records import SynthesisJob
+from server.synthesis.scheduler import Scheduler
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _job(job_id: str, voice_id: str = "voice-a", deadline: float | None = None) -> SynthesisJob:
+    return SynthesisJob(
+        job_id=job_id, tenant_id="t", voice_id=voice_id, voice_model=b"m", text="hi",
+        language="en", speed=1.0, sample_rate=None, generation_id="00" * 8, deadline=deadline,
+    )
+
+
+def test_jobs_go_to_idle_workers_oldest_first() -> None:
+    scheduler = Scheduler(4, clock=FakeClock())
+    for name in ("a", "b", "c"):
+        scheduler.submit(_job(name))
+    scheduler.add_worker(0)
+    scheduler.add_worker(1)
+    assignments = scheduler.assign()
+    assert [(a.job.job_id, a.worker_id) for a in assignments] == [("a", 0), ("b", 1)]
+    assert scheduler.queued == 1 and scheduler.running == 2
+    assert scheduler.finish("a") == 0
+    assert [(a.job.job_id, a.worker_id) for a in scheduler.assign()] == [("c", 0)]
+
+
+def test_full_queue_is_refused_with_a_retry_hint() -> None:
+    scheduler = Scheduler(2, clock=FakeClock())
+    scheduler.submit(_job("a"))
+    scheduler.submit(_job("b"))
+    with pytest.raises(ResourceExhausted) as caught:
+        scheduler.submit(_job("c"))
+    assert caught.value.retry_after_seconds is not None and caught.value.retry_after_seconds > 0
+    assert "queue is full" in caught.value.message
+
+
+def test_cancel_drops_queued_jobs_and_names_the_worker_of_running_ones() -> None:
+    scheduler = Scheduler(4, clock=FakeClock())
+    scheduler.submit(_job("a"))
+    scheduler.submit(_job("b"))
+    scheduler.add_worker(7)
+    scheduler.assign()
+    assert scheduler.cancel("b") is None
+    assert scheduler.queued == 0
+    assert scheduler.cancel("a") == 7
+
+
+def test_revoked_voice_jobs_are_found_queued_and_running() -> None:
+    scheduler = Scheduler(8, clock=FakeClock())
+    scheduler.submit(_job("run", voice_id="gone"))
+    scheduler.submit(_job("keep", voice_id="other"))
+    scheduler.submit(_job("queued", voice_id="gone"))
+    scheduler.add_worker(3)
+    scheduler.assign()
+    dropped, running = scheduler.jobs_for_voices(["gone"])
+    assert dropped == ["queued"]
+    assert running == [("run", 3)]
+    assert scheduler.queued == 1
+
+
+def test_expired_deadlines_leave_the_queue() -> None:
+    clock = FakeClock()
+    scheduler = Scheduler(8, clock=clock)
+    scheduler.submit(_job("soon", deadline=clock.now + 1))
+    scheduler.submit(_job("late", deadline=clock.now + 10))
+    scheduler.submit(_job("never"))
+    clock.now += 5
+    assert scheduler.expire() == ["soon"]
+    assert scheduler.queued == 2
+
+
+def test_a_dead_worker_gives_back_its_job_and_leaves_the_idle_list() -> None:
+    scheduler = Scheduler(8, clock=FakeClock())
+    scheduler.add_worker(0)
+    scheduler.add_worker(1)
+    scheduler.submit(_job("a"))
+    scheduler.assign()
+    lost = scheduler.remove_worker(0)
+    assert lost is not None and lost.job_id == "a"
+    assert scheduler.running == 0
+    scheduler.submit(_job("b"))
+    assert [a.worker_id for a in scheduler.assign()] == [1]

@@ -1,0 +1,44 @@
+"""The audit hash chain detects altered, removed and reordered events."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from server.db.models import AuditEventRow
+from server.platform import Platform
+
+
+def _events(platform: Platform, count: int) -> None:
+    for index in range(count):
+        platform.tenants.create(f"Tenant {index}")
+
+
+def test_intact_chain_verifies(platform: Platform) -> None:
+    _events(platform, 3)
+    report = platform.audit.verify(platform.db)
+    assert report.ok and report.events >= 3 and len(report.head_hash) == 64
+
+
+def test_altered_event_is_named(platform: Platform) -> None:
+    _events(platform, 4)
+    with platform.db.transaction() as session:
+        row = session.execute(select(AuditEventRow).order_by(AuditEventRow.seq).offset(1).limit(1)).scalar_one()
+        row.fields_json = row.fields_json.replace("Tenant 1", "Tenant X")
+        target = row.seq
+    report = platform.audit.verify(platform.db)
+    assert not report.ok and report.broken_seq == target and "altered" in (report.reason or "")
+
+
+def test_changed_column_outside_the_json_is_detected(platform: Platform) -> None:
+    _events(platform, 2)
+    with platform.db.transaction() as session:
+        session.execute(update(AuditEventRow).where(AuditEventRow.seq == 1).values(kind="tenant.deleted"))
+    assert not platform.audit.verify(platform.db).ok
+
+
+def test_removed_event_is_detected(platform: Platform) -> None:
+    _events(platform, 4)
+    with platform.db.transaction() as session:
+        session.execute(delete(AuditEventRow).where(AuditEventRow.seq == 2))
+    report = platform.audit.verify(platform.db)
+    assert not report.ok and report.broken_seq == 3
