@@ -22,7 +22,7 @@ from pathlib import Path
 
 from server.audio import AudioFormat, decode_audio, encode_audio
 from server.errors import InvalidArgument, VoxguardError
-from server.watermark import Keyring, detect, embed
+from server.watermark import Keyring, detect_any_speed, embed
 
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 
@@ -116,7 +116,7 @@ def _embed(args: argparse.Namespace) -> int:
 def _detect(args: argparse.Namespace) -> int:
     keyring = Keyring.load(args.key_file)
     samples, rate = _read_audio(args.input)
-    result = detect(samples, rate, keyring)
+    result = detect_any_speed(samples, rate, keyring)
     report = {
         "detected": result.detected,
         "payload": result.payload_hex,
@@ -126,6 +126,7 @@ def _detect(args: argparse.Namespace) -> int:
         "end_seconds": None if result.end_seconds is None else round(result.end_seconds, 3),
         "sync_z": round(result.sync_z, 2),
         "false_positive_bound": result.false_positive_bound,
+        "speed": result.speed,
     }
     print(json.dumps(report))
     return 0

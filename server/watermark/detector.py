@@ -10,7 +10,7 @@ that unmarked audio yields an id (see :attr:`Detection.false_positive_bound`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -123,6 +123,22 @@ def detect(
                 )
     z = float(best_z) if np.isfinite(best_z) else 0.0
     return Detection(False, None, None, 0.0, None, None, z, bound)
+
+
+def detect_any_speed(samples: np.ndarray, sample_rate: int, keyring: Keyring) -> Detection:
+    """:func:`detect`, then the replay-speed search only if the plain pass finds nothing.
+
+    Marked clips at their original speed cost one plain pass; a clip played back 0.94-1.06
+    times as fast (or unmarked audio) also pays for the search. The returned
+    ``false_positive_bound`` counts the decoding attempts of both passes.
+    """
+    plain = detect(samples, sample_rate, keyring)
+    if plain.detected:
+        return plain
+    searched = detect(samples, sample_rate, keyring, speed_search=True)
+    return replace(
+        searched, false_positive_bound=plain.false_positive_bound + searched.false_positive_bound
+    )
 
 
 def _grids(audio_8k: np.ndarray, step: int) -> list[tuple[int, np.ndarray]]:

@@ -12,7 +12,7 @@ from server.audio import Audio, decode_audio
 from server.grpc_app import convert
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
-from server.watermark import Detection, detect
+from server.watermark import Detection, detect_any_speed
 
 MAX_DETECT_SECONDS = 600.0
 
@@ -43,4 +43,4 @@ class ProvenanceServicer(provenance_pb2_grpc.ProvenanceServicer):
         return convert.generation_to_proto(generation)
 
     def _detect(self, audio: Audio) -> Detection:
-        return detect(audio.samples, audio.sample_rate, self._p.watermark_keys)
+        return detect_any_speed(audio.samples, audio.sample_rate, self._p.watermark_keys)

@@ -53,6 +53,16 @@ def test_owner_gets_attribution_even_after_mp3(enrolled: EnrolledVoice, generate
     assert reply.attribution.text_sha256 == hashlib.sha256(TEXT.encode()).hexdigest()
 
 
+def test_a_clip_replayed_faster_is_still_attributed(enrolled: EnrolledVoice, generated) -> None:  # type: ignore[no-untyped-def]
+    samples, rate = sf.read(io.BytesIO(generated.audio), dtype="float32")
+    faster = io.BytesIO()
+    # Played 4 % fast: the same samples declared at a higher rate.
+    sf.write(faster, samples, int(rate * 1.04), format="WAV")
+    reply = enrolled.clients.provenance.DetectWatermark(pb.DetectWatermarkRequest(audio=faster.getvalue()),
+                                                        metadata=enrolled.clients.metadata)
+    assert reply.detected and reply.generation_id == generated.generation_id
+
+
 def test_other_tenants_learn_only_that_a_mark_exists(operator: Clients, generated) -> None:  # type: ignore[no-untyped-def]
     _, other = new_tenant(operator, "Curious other tenant")
     reply = other.provenance.DetectWatermark(pb.DetectWatermarkRequest(audio=generated.audio), metadata=other.metadata)
