@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from server.crypto.canonical import canonical_json
-from server.crypto.chain import GENESIS_HASH, ChainEvent, chain_hash, verify_chain
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from server.crypto.canonical import canonical_json
+from server.crypto.chain import GENESIS_HASH, ChainEvent, chain_hash, verify_chain
 from server.db.models import AuditEventRow
 from server.db.session import Database
 

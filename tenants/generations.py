@@ -18,7 +18,7 @@ from server.db.models import GenerationRow
 from server.db.session import Database
 from server.errors import InvalidArgument, NotFound
 from server.synthesis.records import SynthesisJob
-from server.text import validate_text
+from server.text import resolve_language, validate_text
 from tenants.audit import AuditLog
 from tenants.ids import is_generation_id, new_generation_id, new_id
 from tenants.records import Generation
@@ -62,11 +62,7 @@ class GenerationService:
             )
         with self._db.transaction() as session:
             voice, model = self._voices.open_model(session, tenant_id, options.voice_id)
-            language = (options.language or voice.language).strip().lower()
-            if language not in self._languages:
-                raise InvalidArgument(
-                    f"language {language!r} is not supported; use one of {', '.join(sorted(self._languages))}"
-                )
+            language = resolve_language(options.language or voice.language, self._languages)
             row = GenerationRow(
                 id=new_generation_id(), tenant_id=tenant_id, voice_id=voice.id,
                 created_at=self._clock(), text_sha256=hashlib.sha256(text.encode()).hexdigest(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from server.errors import FailedPrecondition, InvalidArgument, NotFound
 from server.speech.checks import EnrollmentLimits, check_enrollment_audio
 from server.speech.quality import analyze_speech
 from server.speech.speaker import SpeakerVerifier
+from server.text import resolve_language
 from tenants.audit import AuditLog
 from tenants.consents import ConsentService
 from tenants.erasure import Eraser, ErasurePlan
@@ -27,7 +27,6 @@ from tenants.tenants import live_tenant
 from tenants.vault import Vault
 
 PURPOSE_MODEL = "voice-model"
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
 
 
 class VoiceService:
@@ -57,11 +56,7 @@ class VoiceService:
         name = display_name.strip()
         if not 1 <= len(name) <= 100:
             raise InvalidArgument("display_name must be 1-100 characters")
-        language = (language or "en").strip().lower()
-        if not _LANGUAGE.fullmatch(language) or language not in self._languages:
-            raise InvalidArgument(
-                f"language {language!r} is not supported; use one of {', '.join(sorted(self._languages))}"
-            )
+        language = resolve_language(language or "en", self._languages)
         with self._db.transaction(write=False) as session:
             self._usable_consent(session, tenant_id, consent_id)
         return name, language

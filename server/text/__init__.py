@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from server.text.english import normalize_english
-from server.text.languages import base_language, is_cjk
+from server.text.languages import base_language, is_cjk, resolve_language
 from server.text.mandarin import normalize_mandarin
 from server.text.sentences import split_sentences
 from server.text.validation import DEFAULT_MAX_TEXT_CHARS, validate_text
@@ -55,6 +55,7 @@ __all__ = [
     "base_language",
     "is_cjk",
     "normalize",
+    "resolve_language",
     "split_sentences",
     "validate_text",
 ]

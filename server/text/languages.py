@@ -34,6 +34,22 @@ def base_language(language: str) -> str:
     return _ALIASES.get(head, head)
 
 
+def resolve_language(language: str, supported: frozenset[str]) -> str:
+    """The tag a request will be spoken in: ``language`` itself if the engine has it, else its base code.
+
+    ``"fr"`` and ``"en-us"`` stay as they are; ``"zh-CN"``, ``"zh"`` and ``"Mandarin"`` become
+    ``"cmn"``. Raises :class:`InvalidArgument` for a malformed tag or one the engine cannot speak.
+    """
+    tag = (language or "").strip().lower().replace("_", "-")
+    code = base_language(tag)
+    for candidate in (tag, code):
+        if candidate in supported:
+            return candidate
+    raise InvalidArgument(
+        f"language {language!r} is not supported; use one of {', '.join(sorted(supported))}"
+    )
+
+
 def is_cjk(char: str) -> bool:
     """True for a CJK ideograph or CJK punctuation/full-width form."""
     code = ord(char)

@@ -152,8 +152,9 @@ class ESpeak:
             self._lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
             self._lib.espeak_SetParameter(_PARAM_PITCH, int(pitch), 0)
             self._lib.espeak_SetParameter(_PARAM_RANGE, 50, 0)
-            # eSpeak NG draws random numbers (noise sources); a fixed seed per call makes
-            # output depend on the request alone, so chunked and whole output agree.
+            # eSpeak NG draws random numbers (noise sources); a fixed seed per call removes
+            # that variation. Its pitch flutter keeps a phase across calls that no API
+            # resets, so two renderings of a sentence still differ slightly (docs/engines.md).
             self._lib.espeak_ng_SetRandSeed(_RANDOM_SEED)
             self._libc.srand(_RANDOM_SEED)
             self._buffers, self._marks, self._received = [], [], 0

@@ -63,6 +63,15 @@ def test_stream_sends_ordered_chunks_with_one_generation_id(enrolled: EnrolledVo
     assert generation.streamed and generation.duration_seconds == pytest.approx(len(pcm) / chunks[0].sample_rate_hz, abs=0.01)
 
 
+def test_mixed_chinese_and_english_in_a_chinese_region_tag(enrolled: EnrolledVoice, server: ServerThread) -> None:
+    # Users mix Chinese and English; "zh-CN" is spoken with the Mandarin voice.
+    reply = _synthesize(enrolled, text="今天我们用iPhone打电话。会议在下午三点开始，请准时到达。", language="zh-CN")
+    audio = decode_audio(reply.audio)
+    assert reply.duration_seconds > 2.0
+    found = detect(audio.samples, audio.sample_rate, server.running.platform.watermark_keys)
+    assert found.detected and found.payload is not None and found.payload.hex() == reply.generation_id
+
+
 @pytest.mark.parametrize(
     "changes,expected",
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.errors import InvalidArgument
-from server.text import base_language, validate_text
+from server.text import base_language, resolve_language, validate_text
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
@@ -47,3 +47,21 @@ def test_language_tags_map_to_base_codes(tag: str, code: str) -> None:
 def test_malformed_language_tags_are_refused(tag: str) -> None:
     with pytest.raises(InvalidArgument, match="language"):
         base_language(tag)
+
+
+SPOKEN = frozenset({"en", "en-us", "cmn", "fr"})
+
+
+@pytest.mark.parametrize(
+    ("tag", "resolved"),
+    [("en", "en"), ("EN-us", "en-us"), ("en-GB", "en"), ("zh-CN", "cmn"), ("zh", "cmn"), ("Mandarin", "cmn"),
+     ("fr_FR", "fr")],
+)
+def test_requested_languages_resolve_to_what_the_engine_speaks(tag: str, resolved: str) -> None:
+    assert resolve_language(tag, SPOKEN) == resolved
+
+
+@pytest.mark.parametrize("tag", ["de", "klingon", "", "e/n"])
+def test_languages_the_engine_cannot_speak_are_refused(tag: str) -> None:
+    with pytest.raises(InvalidArgument, match="language"):
+        resolve_language(tag, SPOKEN)
