@@ -7,6 +7,7 @@ passed down; nothing else in the code base reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,10 @@ class Settings(BaseSettings):
         None, description="Watermark keyring file; default data_dir/watermark.key."
     )
     engine: str = Field("embedded", description="Synthesis engine name.")
+    engine_options: dict[str, Any] = Field(
+        {},
+        description="Keyword options for the engine as a JSON object, e.g. a weights path.",
+    )
     cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
     queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
     max_text_chars: int = Field(2_000, ge=1, le=100_000, description="Longest text per request.")

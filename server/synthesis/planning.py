@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from server.synthesis.worker import WorkerConfig
 
 
 def plan_workers(*, engine_name: str, uses_gpu: bool, gpu_count: int, cpu_workers: int,
-                 watermark_key_file: Path) -> list[WorkerConfig]:
-    """One worker per GPU for a GPU engine when GPUs exist, else ``cpu_workers`` CPU workers."""
+                 watermark_key_file: Path,
+                 engine_options: Mapping[str, Any] | None = None) -> list[WorkerConfig]:
+    """One worker per GPU for a GPU engine when GPUs exist, else ``cpu_workers`` CPU workers.
+
+    Every worker gets the operator's ``engine_options``; a GPU worker also its ``device``.
+    """
+    options = dict(engine_options or {})
     if uses_gpu and gpu_count > 0:
         return [
             WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
-                         engine_options={"device": f"cuda:{index}"})
+                         engine_options={**options, "device": f"cuda:{index}"})
             for index in range(gpu_count)
         ]
     return [
-        WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file)
+        WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                     engine_options=dict(options))
         for _ in range(cpu_workers)
     ]
 

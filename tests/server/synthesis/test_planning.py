@@ -18,3 +18,15 @@ def test_cpu_engine_or_no_gpu_uses_the_cpu_worker_count() -> None:
         plan = plan_workers(engine_name="embedded", uses_gpu=uses_gpu, gpu_count=gpus, cpu_workers=3,
                             watermark_key_file=Path("k"))
         assert len(plan) == 3 and all(not c.engine_options for c in plan)
+
+
+def test_operator_engine_options_reach_every_worker() -> None:
+    options = {"weights_path": "/models/gpt-sovits"}
+    gpu = plan_workers(engine_name="gpu", uses_gpu=True, gpu_count=2, cpu_workers=1,
+                       watermark_key_file=Path("k"), engine_options=options)
+    assert [c.engine_options for c in gpu] == [{**options, "device": "cuda:0"}, {**options, "device": "cuda:1"}]
+    cpu = plan_workers(engine_name="embedded", uses_gpu=False, gpu_count=0, cpu_workers=2,
+                       watermark_key_file=Path("k"), engine_options=options)
+    assert [c.engine_options for c in cpu] == [options, options]
+    cpu[0].engine_options["extra"] = 1
+    assert cpu[1].engine_options == options  # each worker has its own copy
