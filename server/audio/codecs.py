@@ -31,40 +31,60 @@ class AudioFormat(enum.Enum):
     MP3 = "mp3"
 
 
+#: Longest audio decoded for a caller that sets no tighter limit.
+DEFAULT_MAX_SECONDS = 3600.0
+#: Uploads are mono or stereo; more channels are refused before decoding.
+MAX_CHANNELS = 2
+
+
 def decode_audio(data: bytes, *, max_seconds: float | None = None) -> Audio:
     """Decode WAV/FLAC/Ogg/MP3 (or anything FFmpeg reads) bytes into mono float32 audio.
 
     Raises :class:`InvalidAudio` with a caller-facing message for empty, undecodable,
-    truncated, over-long or non-finite input and for sample rates outside 8-192 kHz.
+    truncated, over-long or non-finite input, for more than two channels and for sample
+    rates outside 8-48 kHz. Rate, channels and length are checked while decoding, so a
+    small file that claims hours of audio is refused without being expanded in memory.
     """
     if not data:
         raise InvalidAudio("audio is empty; send WAV, FLAC, Ogg or MP3 bytes")
+    limit = DEFAULT_MAX_SECONDS if max_seconds is None else float(max_seconds)
     try:
-        samples, rate = _decode_with_soundfile(data)
+        samples, rate = _decode_with_soundfile(data, limit)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        samples, rate = _decode_with_pyav(data)
-    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise InvalidAudio(
-            f"sample rate {rate} Hz is not supported; use 8000-{MAX_SAMPLE_RATE} Hz"
-        )
+        samples, rate = _decode_with_pyav(data, limit)
     mono = to_mono_float32(samples)
     if mono.size == 0:
         raise InvalidAudio("audio has no samples; send at least a few seconds of sound")
-    if max_seconds is not None and mono.size / rate > max_seconds:
-        raise InvalidAudio(
-            f"audio is {mono.size / rate:.1f} s long; the limit is {max_seconds:.0f} s"
-        )
     return Audio(samples=mono, sample_rate=int(rate))
 
 
-def _decode_with_soundfile(data: bytes) -> tuple[np.ndarray, int]:
+def _check_stream(rate: int, channels: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudio(
+            f"sample rate {rate} Hz is not supported; use {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+        )
+    if channels > MAX_CHANNELS:
+        raise InvalidAudio(f"audio has {channels} channels; send mono or stereo")
+
+
+def _too_long(limit: float) -> InvalidAudio:
+    return InvalidAudio(f"audio is longer than the limit of {limit:.0f} s; send a shorter clip")
+
+
+def _decode_with_soundfile(data: bytes, limit: float) -> tuple[np.ndarray, int]:
     with sf.SoundFile(io.BytesIO(data)) as handle:
-        rate = handle.samplerate
-        samples = handle.read(dtype="float32", always_2d=True)
-    return samples, int(rate)
+        rate = int(handle.samplerate)
+        _check_stream(rate, handle.channels)
+        allowed = int(limit * rate)
+        # One frame more than allowed tells an over-long file from one exactly at the limit,
+        # whatever length its header claims.
+        samples = handle.read(frames=allowed + 1, dtype="float32", always_2d=True)
+    if len(samples) > allowed:
+        raise _too_long(limit)
+    return samples, rate
 
 
-def _decode_with_pyav(data: bytes) -> tuple[np.ndarray, int]:
+def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             streams = container.streams.audio
@@ -72,12 +92,17 @@ def _decode_with_pyav(data: bytes) -> tuple[np.ndarray, int]:
                 raise InvalidAudio("the file has no audio stream")
             stream = streams[0]
             rate = int(stream.codec_context.sample_rate or 0)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate or None)
+            _check_stream(rate, int(stream.codec_context.channels or 1))
+            allowed = int(limit * rate)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             parts: list[np.ndarray] = []
+            decoded = 0
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     parts.append(out.to_ndarray().reshape(-1))
-                    rate = int(out.sample_rate)
+                    decoded += parts[-1].size
+                if decoded > allowed:
+                    raise _too_long(limit)
             for out in resampler.resample(None):
                 parts.append(out.to_ndarray().reshape(-1))
     except InvalidAudio:
@@ -88,7 +113,10 @@ def _decode_with_pyav(data: bytes) -> tuple[np.ndarray, int]:
         ) from exc
     if not parts:
         raise InvalidAudio("audio could not be decoded; the file holds no audio frames")
-    return np.concatenate(parts), rate
+    samples = np.concatenate(parts)
+    if samples.size > allowed:
+        raise _too_long(limit)
+    return samples, rate
 
 
 def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat) -> tuple[bytes, int]:

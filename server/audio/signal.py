@@ -11,7 +11,7 @@ from scipy.signal import resample_poly
 from server.errors import InvalidAudio
 
 MIN_SAMPLE_RATE = 8_000
-MAX_SAMPLE_RATE = 192_000
+MAX_SAMPLE_RATE = 48_000
 
 
 @dataclass(frozen=True)

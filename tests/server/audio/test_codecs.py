@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pytest
@@ -69,10 +70,35 @@ def test_nan_samples_are_refused() -> None:
         decode_audio(buffer.getvalue())
 
 
-def test_over_long_audio_is_refused_with_the_limit() -> None:
-    data, _ = encode_audio(_tone(3.0), RATE, AudioFormat.WAV)
-    with pytest.raises(InvalidAudio, match="limit is 2 s"):
+@pytest.mark.parametrize("fmt", [AudioFormat.WAV, AudioFormat.MP3])
+def test_over_long_audio_is_refused_with_the_limit(fmt: AudioFormat) -> None:
+    data, _ = encode_audio(_tone(3.0), RATE, fmt)
+    with pytest.raises(InvalidAudio, match="limit of 2 s"):
         decode_audio(data, max_seconds=2.0)
+    assert decode_audio(data, max_seconds=4.0).duration_seconds == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_tiny_file_claiming_hours_is_refused_without_expanding_it() -> None:
+    # Ten minutes of 48 kHz silence compress to a few tens of kilobytes of FLAC.
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(600 * 48_000, dtype=np.int16), 48_000, format="FLAC")
+    data = buffer.getvalue()
+    assert len(data) < 200_000
+    started = time.perf_counter()
+    with pytest.raises(InvalidAudio, match="limit of 60 s"):
+        decode_audio(data, max_seconds=60.0)
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("channels", "rate", "message"),
+    [(6, RATE, "6 channels; send mono or stereo"), (1, 96_000, "96000 Hz is not supported")],
+)
+def test_surround_and_high_rate_uploads_are_refused(channels: int, rate: int, message: str) -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros((rate // 10, channels), dtype=np.float32), rate, format="WAV")
+    with pytest.raises(InvalidAudio, match=message):
+        decode_audio(buffer.getvalue())
 
 
 def test_resample_keeps_duration_and_pitch() -> None:
