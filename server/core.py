@@ -63,7 +63,7 @@ class Core:
         vault = Vault(keys, LocalBlobStore(settings.blob_dir))
         audit = AuditLog(clock)
         signer = ReceiptSigner.load_or_create(settings.data_dir / RECEIPT_KEY_FILE, clock=clock)
-        eraser = Eraser(vault, audit, signer, clock)
+        eraser = Eraser(vault, audit, signer, clock, db.discard_freed_pages)
         return cls(
             settings=settings, db=db, master=master, keys=keys, vault=vault, audit=audit,
             signer=signer, eraser=eraser,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audio import Audio, decode_audio
-from server.db.models import ConsentRow, VoiceRow
+from server.db.models import ConsentRow
 from server.db.session import Database
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
 from server.speech.checks import ConsentLimits, check_consent_audio
@@ -160,7 +160,11 @@ class ConsentService:
         return self._record(row), deletion
 
     def expire_due(self) -> int:
-        """Destroy the voices of consents whose ``expires_at`` has passed; returns how many."""
+        """Expire consents whose ``expires_at`` has passed; returns how many.
+
+        Expiry destroys what revocation destroys: every voice under the consent and the
+        consent's own key, recording and speaker embedding.
+        """
         now = self._clock()
         with self._db.transaction() as session:
             due = session.execute(
@@ -171,10 +175,8 @@ class ConsentService:
             ).scalars().all()
             plans = []
             for row in due:
-                voices = session.execute(select(VoiceRow).where(VoiceRow.consent_id == row.id)).scalars()
                 plan = ErasurePlan(tenant_id=row.tenant_id)
-                self._eraser.destroy_voices(session, plan, voices)
-                row.status = ConsentStatus.EXPIRED.value
+                self._eraser.destroy_consent(session, plan, row, "expired", expired=True)
                 self._eraser.seal(session, plan, "consent.expired")
                 plans.append(plan)
         for plan in plans:

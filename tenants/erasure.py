@@ -44,8 +44,10 @@ class Eraser:
     """Destroys keys and blobs of voices, consents and tenants, with signed receipts."""
 
     def __init__(self, vault: Vault, audit: AuditLog, signer: ReceiptSigner,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime],
+                 discard_freed_pages: Callable[[], None] = lambda: None) -> None:
         self._vault = vault
+        self._discard_freed_pages = discard_freed_pages
         self._audit = audit
         self._signer = signer
         self._clock = clock
@@ -67,11 +69,16 @@ class Eraser:
             plan.voice_ids.append(voice.id)
 
     def destroy_consent(self, session: Session, plan: ErasurePlan, consent: ConsentRow,
-                        reason: str) -> None:
-        """Destroy a consent's key, recording and embedding, and every voice under it."""
+                        reason: str, *, expired: bool = False) -> None:
+        """Destroy a consent's key, recording and embedding, and every voice under it.
+
+        The consent ends ``REVOKED`` with ``reason``, or ``EXPIRED`` when its term ran out.
+        """
         voices = session.execute(select(VoiceRow).where(VoiceRow.consent_id == consent.id)).scalars()
         self.destroy_voices(session, plan, voices)
-        if consent.status != ConsentStatus.REVOKED.value:
+        if expired:
+            consent.status = ConsentStatus.EXPIRED.value
+        elif consent.status != ConsentStatus.REVOKED.value:
             consent.status = ConsentStatus.REVOKED.value
             consent.revoked_at = self._clock()
             consent.revocation_reason = reason
@@ -112,7 +119,12 @@ class Eraser:
                        signature=signed.signature, signing_key_id=signed.key_id)
 
     def apply(self, plan: ErasurePlan) -> None:
-        """After commit: erase the blobs and evict the voices from every worker."""
+        """After commit: purge the database's freed pages, erase the blobs, evict the voices."""
+        try:
+            self._discard_freed_pages()
+        except Exception:
+            log.exception("could not purge freed database pages after an erasure in tenant %s",
+                          plan.tenant_id)
         try:
             if plan.erase_whole_tenant:
                 self._vault.erase_tenant(plan.tenant_id)

@@ -56,6 +56,19 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def discard_freed_pages(self) -> None:
+        """Make deleted values unrecoverable from SQLite's files (after an erasure commits).
+
+        ``secure_delete`` zeroes freed space in the database file, but the write-ahead
+        log keeps the old page images until a checkpoint; a truncating checkpoint copies
+        the log into the file and empties it. PostgreSQL keeps old row versions until
+        VACUUM, which the operator schedules (docs/operations.md).
+        """
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

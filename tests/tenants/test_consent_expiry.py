@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from server.audio import decode_audio
+from server.db.models import ConsentRow
 from server.errors import FailedPrecondition
 from server.platform import Platform
 from tenants.records import ConsentStatus, Purpose, VoiceStatus
@@ -39,5 +40,10 @@ def test_expired_consent_destroys_its_voices(platform: Platform, clock: MovableC
     assert platform.voices.get(tenant.tenant_id, voice.voice_id).status is VoiceStatus.DELETED
     assert platform.consents.get(tenant.tenant_id, consent.consent_id).status is ConsentStatus.EXPIRED
     assert not list(platform.vault.blobs.iter_keys(f"tenants/{tenant.tenant_id}/objects/{voice.voice_id}"))
+    # The consent's own biometric data goes too: recording, embedding and their key.
+    assert not list(platform.vault.blobs.iter_keys(f"tenants/{tenant.tenant_id}/objects/{consent.consent_id}"))
+    with platform.db.transaction(write=False) as session:
+        row = session.get(ConsentRow, consent.consent_id)
+        assert row.wrapped_key is None and row.recording_blob is None and row.sealed_embedding is None
     kinds = [event["kind"] for event in platform.audit.events(platform.db, tenant.tenant_id)]
     assert "consent.expired" in kinds

@@ -45,6 +45,15 @@ def test_revocation_leaves_nothing_readable_and_stops_running_jobs(server: Serve
     data_dir = server.running.platform.settings.data_dir
     probes = [s[len(s) // 2: len(s) // 2 + 64] for s in secrets]
     assert any(probe in path.read_bytes() for path in _files(data_dir) for probe in probes) is False
+    # What crypto-shredding must remove: the wrapped data keys and the sealed embedding.
+    # Each is present in the data directory now, and must be in no file afterwards (the
+    # SQLite write-ahead log included).
+    with server.running.platform.db.transaction(write=False) as session:
+        consent_row = session.get(ConsentRow, consent_id)
+        sealed = [session.get(VoiceRow, voice_id).wrapped_key, consent_row.wrapped_key,
+                  consent_row.sealed_embedding]
+    sealed_probes = [bytes(value)[-32:] for value in sealed]
+    assert all(any(probe in path.read_bytes() for path in _files(data_dir)) for probe in sealed_probes)
 
     stream = clients.synthesis.SynthesizeStream(
         synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT), metadata=clients.metadata)
@@ -82,3 +91,4 @@ def test_revocation_leaves_nothing_readable_and_stops_running_jobs(server: Serve
     for path in _files(data_dir):
         content = path.read_bytes()
         assert not any(probe in content for probe in probes), f"plaintext found in {path.name}"
+        assert not any(probe in content for probe in sealed_probes), f"destroyed key material in {path.name}"
