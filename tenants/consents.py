@@ -150,7 +150,7 @@ class ConsentService:
         if len(reason) > 500:
             raise InvalidArgument("reason must be at most 500 characters")
         with self._db.transaction() as session:
-            row = self._owned(session, tenant_id, consent_id)
+            row = self._owned(session, tenant_id, consent_id, lock=True)
             plan = ErasurePlan(tenant_id=tenant_id)
             self._eraser.destroy_consent(session, plan, row, reason)
             receipt = self._eraser.seal(session, plan, "consent.revoked")
@@ -171,7 +171,7 @@ class ConsentService:
                 select(ConsentRow).where(
                     ConsentRow.expires_at.is_not(None), ConsentRow.expires_at <= now,
                     ConsentRow.status == ConsentStatus.ACTIVE.value,
-                )
+                ).with_for_update()
             ).scalars().all()
             plans = []
             for row in due:
@@ -201,8 +201,10 @@ class ConsentService:
             return ConsentStatus.EXPIRED
         return status
 
-    def _owned(self, session: Session, tenant_id: str, consent_id: str) -> ConsentRow:
-        row = session.get(ConsentRow, consent_id) if consent_id else None
+    def _owned(self, session: Session, tenant_id: str, consent_id: str,
+               *, lock: bool = False) -> ConsentRow:
+        """The tenant's consent (NOT_FOUND otherwise); ``lock`` holds its row until commit."""
+        row = session.get(ConsentRow, consent_id, with_for_update=lock) if consent_id else None
         if row is None or row.tenant_id != tenant_id:
             raise NotFound(f"consent {consent_id!r} not found")
         return row

@@ -84,7 +84,9 @@ class VoiceService:
         model = self._enroll_engine(audio)
         voice_id = new_id("voice")
         with self._db.transaction() as session:
-            self._usable_consent(session, tenant_id, consent_id)
+            # Locked until commit, so a concurrent revocation either sees this voice or
+            # makes this check fail (PostgreSQL; SQLite serialises writers anyway).
+            self._usable_consent(session, tenant_id, consent_id, lock=True)
             tenant = live_tenant(session, tenant_id)
             assert tenant.wrapped_key is not None
             key, wrapped = self._vault.new_object(tenant_id, tenant.wrapped_key, voice_id)
@@ -141,8 +143,9 @@ class VoiceService:
             raise NotFound(f"voice {voice_id!r} not found")
         return row
 
-    def _usable_consent(self, session: Session, tenant_id: str, consent_id: str) -> ConsentRow:
-        row = session.get(ConsentRow, consent_id) if consent_id else None
+    def _usable_consent(self, session: Session, tenant_id: str, consent_id: str,
+                        *, lock: bool = False) -> ConsentRow:
+        row = session.get(ConsentRow, consent_id, with_for_update=lock) if consent_id else None
         if row is None or row.tenant_id != tenant_id:
             raise NotFound(f"consent {consent_id!r} not found")
         status = self._consents.status_of(row)

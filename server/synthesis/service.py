@@ -71,6 +71,8 @@ class SynthesisService:
         self._ready = asyncio.Event()
         self._stopping = False
         self._expiry_task: asyncio.Task[None] | None = None
+        # Voice ids are never reused, so a deleted voice stays refused for the process's life.
+        self._deleted_voices: set[str] = set()
         self.engine_name: str | None = None
         self.engine_version: str | None = None
 
@@ -115,6 +117,9 @@ class SynthesisService:
         """
         if self._stopping:
             raise Unavailable("the server is shutting down; retry")
+        if job.voice_id in self._deleted_voices:
+            # The voice was deleted after the request opened its model but before it got here.
+            raise FailedPrecondition("the voice was deleted")
         output: asyncio.Queue[AudioPiece | JobFailure] = asyncio.Queue()
         self._scheduler.submit(job)
         self._outputs[job.job_id] = output
@@ -144,11 +149,13 @@ class SynthesisService:
             self._workers[worker_id].send(CancelJob(job_id))
 
     def evict_voices(self, voice_ids: Iterable[str]) -> int:
-        """Cancel every queued and running job of these voices and purge worker caches.
+        """Cancel every queued and running job of these voices, purge worker caches, and
+        refuse any later job of theirs.
 
         Returns the number of jobs stopped.
         """
         voice_ids = list(voice_ids)
+        self._deleted_voices.update(voice_ids)
         dropped, running = self._scheduler.jobs_for_voices(voice_ids)
         for job_id in dropped:
             self._fail(job_id, FailureKind.PRECONDITION, "the voice was deleted")
