@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "voxguard"
 OUTPUT_SAMPLE_RATES = (16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
+#: The operator credential opens every tenant; a short one could be guessed.
+MIN_ADMIN_TOKEN_CHARS = 24
 
 
 class Settings(BaseSettings):
@@ -66,6 +68,16 @@ class Settings(BaseSettings):
     enroll_min_speech_seconds: float = Field(20.0, ge=1.0, description="Minimum detected speech.")
     enroll_max_seconds: float = Field(300.0, ge=10.0, description="Longest enrollment audio.")
     log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"VOXGUARD_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters; "
+                "unset it to have one generated"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod

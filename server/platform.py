@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.audio import Audio
-from server.config import Settings
+from server.config import MIN_ADMIN_TOKEN_CHARS, Settings
 from server.core import Core, utc_now
 from server.crypto.keyfile import create_key_file, read_key_file
 from server.crypto.master import MasterKeyring
 from server.crypto.receipts import ReceiptSigner
 from server.db.session import Database
 from server.engines.registry import create_engine
+from server.errors import InvalidArgument
 from server.speech.asr import Transcriber
 from server.speech.checks import ConsentLimits, EnrollmentLimits
 from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVerifier
@@ -147,7 +148,7 @@ def load_admin_token(settings: Settings) -> str:
         return settings.admin_token.get_secret_value()
     path = settings.data_dir / "admin.token"
     try:
-        return read_key_file(path).decode().strip()
+        token = read_key_file(path).decode().strip()
     except FileNotFoundError:
         token = "vxa_" + secrets.token_urlsafe(32)
         try:
@@ -156,3 +157,9 @@ def load_admin_token(settings: Settings) -> str:
             return read_key_file(path).decode().strip()
         log.warning("created the operator credential in %s", path)
         return token
+    if len(token) < MIN_ADMIN_TOKEN_CHARS:
+        raise InvalidArgument(
+            f"the operator credential in {path.name} is shorter than {MIN_ADMIN_TOKEN_CHARS} "
+            "characters; delete the file to have a new one generated"
+        )
+    return token

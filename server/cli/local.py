@@ -48,8 +48,11 @@ def reports_errors(handler: Handler) -> Handler:
         try:
             return handler(args)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
-                                 for e in exc.errors())
+            problems = "; ".join(
+                f"VOXGUARD_{'_'.join(str(p) for p in e['loc']).upper()}: "
+                f"{str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
             return fail(f"invalid VOXGUARD_* settings: {problems}")
         except VoxguardError as exc:
             return fail(exc.message)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from server.cli.local import reports_errors
 from server.config import Settings
 
 
@@ -13,11 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``serve`` and ``db`` commands."""
     serve = subparsers.add_parser("serve", help="run the gRPC server (settings from VOXGUARD_*)")
     serve.add_argument("--listen", help="host:port to listen on (overrides VOXGUARD_LISTEN)")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=reports_errors(_serve))
     db = subparsers.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the schema to the latest revision").set_defaults(
-        handler=_db_upgrade
+        handler=reports_errors(_db_upgrade)
     )
 
 

@@ -1,11 +1,15 @@
-"""Settings: engine options arrive as a JSON object from the environment."""
+"""Settings: engine options from the environment, and the operator credential's strength."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from server.config import Settings
+from server.errors import InvalidArgument
+from server.platform import load_admin_token
 
 
 def test_engine_options_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,3 +23,22 @@ def test_engine_options_default_to_none_and_refuse_non_objects(monkeypatch: pyte
     monkeypatch.setenv("VOXGUARD_ENGINE_OPTIONS", '["not", "an", "object"]')
     with pytest.raises(ValidationError, match="engine_options"):
         Settings.load()
+
+
+@pytest.mark.parametrize("token", ["", "   ", "short-token"])
+def test_a_short_operator_credential_is_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="at least 24 characters"):
+        Settings.load(admin_token=token)
+
+
+def test_a_short_operator_credential_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "admin.token").write_text("tiny\n")
+    (tmp_path / "admin.token").chmod(0o600)
+    with pytest.raises(InvalidArgument, match="shorter than 24 characters"):
+        load_admin_token(Settings.load(data_dir=tmp_path))
+
+
+def test_the_generated_operator_credential_is_long_and_kept(tmp_path: Path) -> None:
+    token = load_admin_token(Settings.load(data_dir=tmp_path))
+    assert token.startswith("vxa_") and len(token) >= 24
+    assert load_admin_token(Settings.load(data_dir=tmp_path)) == token

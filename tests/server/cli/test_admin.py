@@ -180,3 +180,22 @@ def test_admin_and_audit_on_each_database(voxguard: Voxguard, data_dir: Path, da
     assert voxguard("admin", "tenant", "delete", tenant_id).code == 0
     verified = voxguard("audit", "verify", "--json")
     assert verified.code == 0 and verified.json()["events_checked"] == 3
+
+
+def test_invalid_settings_are_reported_per_setting_without_a_traceback(
+    voxguard: Voxguard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOXGUARD_ADMIN_TOKEN", "short")
+    monkeypatch.setenv("VOXGUARD_CPU_WORKERS", "0")
+    result = voxguard("admin", "tenant", "list")
+    assert result.code == 2
+    assert result.err.startswith("error: invalid VOXGUARD_* settings: ")
+    assert "VOXGUARD_ADMIN_TOKEN: VOXGUARD_ADMIN_TOKEN must be at least 24 characters" in result.err
+    assert "VOXGUARD_CPU_WORKERS: Input should be greater than or equal to 1" in result.err
+
+
+def test_serve_reports_invalid_settings_the_same_way(voxguard: Voxguard, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXGUARD_LISTEN", "nowhere")
+    result = voxguard("serve")
+    assert result.code == 2
+    assert result.err.startswith("error: invalid VOXGUARD_* settings: VOXGUARD_LISTEN: VOXGUARD_LISTEN must be")
