@@ -21,6 +21,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Benchmarks need real speech (default: the team corpus beside the checkout); see docs/benchmarks.md.
+CORPUS ?= ../shared/corpus
+bench: $(STAMP)
+	$(PY) benchmarks/voice_quality.py --corpus $(CORPUS) --engine embedded
+	$(PY) benchmarks/synthesis_load.py --corpus $(CORPUS)
+	$(PY) benchmarks/watermark_robustness.py --corpus $(CORPUS)
+
 protos: $(STAMP)
 	$(PY) -m server.api.generate
 

@@ -27,6 +27,7 @@ import itertools
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from random import Random
@@ -97,17 +98,33 @@ def make_one_time_phrase(rng: Random | None = None, *, words: int = PHRASE_WORD_
     return " ".join(chooser.sample(phrase_words(), words))
 
 
-def build_statement(subject_name: str, tenant_name: str, phrase: str) -> str:
-    """The text the person reads aloud to consent (plain words that recognizers handle)."""
+#: What the person agrees to, per consent purpose, in the words they read aloud.
+PURPOSE_CLAUSES = {
+    "synthesis": "create a synthetic copy of my voice and to generate speech with it",
+    "evaluation": "evaluate how well speech technology works with my voice",
+}
+
+
+def build_statement(
+    subject_name: str, tenant_name: str, phrase: str, purposes: Sequence[str] = ("synthesis",)
+) -> str:
+    """The text the person reads aloud to consent (plain words that recognizers handle).
+
+    It names the person and the tenant, says what each of ``purposes`` (values of
+    :data:`PURPOSE_CLAUSES`) allows, and ends with the one-time phrase.
+    """
     subject = _clean_name(subject_name, "subject_name")
     tenant = _clean_name(tenant_name, "tenant_name")
     phrase_list = ", ".join(phrase.split())
     if not phrase_list:
         raise InvalidArgument("the one-time phrase is empty")
+    unknown = [purpose for purpose in purposes if purpose not in PURPOSE_CLAUSES]
+    if unknown or not purposes:
+        raise InvalidArgument(f"unknown consent purposes {unknown}; use {sorted(PURPOSE_CLAUSES)}")
+    agreed = " and to ".join(PURPOSE_CLAUSES[purpose] for purpose in dict.fromkeys(purposes))
     return (
         f"My name is {subject}. I agree that {tenant} may use recordings of my voice to "
-        f"create a synthetic copy of my voice and to generate speech with it. "
-        f"My one time phrase is {phrase_list}."
+        f"{agreed}. My one time phrase is {phrase_list}."
     )
 
 

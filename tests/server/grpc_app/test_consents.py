@@ -54,6 +54,15 @@ def test_bad_start_requests_are_invalid(tenant: tuple[str, Clients], subject: st
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_statement_names_only_the_purposes_consented_to(tenant: tuple[str, Clients]) -> None:
+    _, clients = tenant
+    consent = clients.consents.StartConsent(
+        pb.StartConsentRequest(subject_name="Eve Valuator", purposes=[pb.PURPOSE_EVALUATION]),
+        metadata=clients.metadata)
+    assert "evaluate how well speech technology works with my voice" in consent.statement_text
+    assert "synthetic copy" not in consent.statement_text
+
+
 def test_expiry_in_the_past_is_invalid(tenant: tuple[str, Clients]) -> None:
     _, clients = tenant
     past = Timestamp()

@@ -137,3 +137,15 @@ def test_edit_distance() -> None:
     assert edit_distance("harbor", "harbour") == 1
     assert edit_distance("kitten", "sitting") == 3
     assert edit_distance("abc", "abcdef", limit=1) == 2
+
+
+def test_the_statement_says_what_each_purpose_allows() -> None:
+    synthesis = build_statement("Ann Lee", "Contoso", PHRASE)
+    assert "create a synthetic copy of my voice" in synthesis and "evaluate" not in synthesis
+    evaluation = build_statement("Ann Lee", "Contoso", PHRASE, ["evaluation"])
+    assert "evaluate how well speech technology works with my voice" in evaluation
+    assert "synthetic copy" not in evaluation
+    both = build_statement("Ann Lee", "Contoso", PHRASE, ["synthesis", "evaluation", "synthesis"])
+    assert both.count("synthetic copy") == 1 and "and to evaluate" in both
+    with pytest.raises(InvalidArgument, match="unknown consent purposes"):
+        build_statement("Ann Lee", "Contoso", PHRASE, ["marketing"])
