@@ -10,7 +10,7 @@ import grpc
 from server.api.v1 import voices_pb2 as pb
 from server.api.v1 import voices_pb2_grpc
 from server.audio import decode_audio
-from server.errors import InvalidArgument
+from server.errors import InvalidArgument, ResourceExhausted
 from server.grpc_app import convert
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
@@ -47,9 +47,11 @@ class VoicesServicer(voices_pb2_grpc.VoicesServicer):
                 raise InvalidArgument("only the first Enroll message may carry metadata")
             total += len(message.audio_chunk)
             if total > limit:
-                raise InvalidArgument(
-                    f"enrollment audio is larger than {limit // (1024 * 1024)} MiB; send at most "
-                    "5 minutes of audio (compressed formats such as FLAC or Ogg help)"
+                # Like gRPC's own answer to an over-size message: RESOURCE_EXHAUSTED.
+                raise ResourceExhausted(
+                    f"enrollment audio is larger than the limit of {limit:,} bytes; send at most "
+                    "5 minutes of audio (compressed formats such as FLAC or Ogg help)",
+                    details={"limit_bytes": limit},
                 )
             parts.append(message.audio_chunk)
         if not parts:

@@ -51,8 +51,8 @@ def test_oversized_upload_is_refused(small: tuple[Clients, str]) -> None:
     messages += [voices_pb2.EnrollRequest(audio_chunk=b"\0" * 100_000) for _ in range(7)]
     with pytest.raises(grpc.RpcError) as caught:
         clients.voices.Enroll(iter(messages), metadata=clients.metadata)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "larger than" in caught.value.details()
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "larger than the limit of 600,000 bytes" in caught.value.details()
 
 
 def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small: tuple[Clients, str]) -> None:
