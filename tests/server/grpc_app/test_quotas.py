@@ -8,7 +8,13 @@ import grpc
 import pytest
 
 from server.api.v1 import consents_pb2, provenance_pb2
-from tests.server.grpc_app.conftest import ADMIN_TOKEN, Clients, ServerThread, make_settings, new_tenant
+from tests.server.grpc_app.conftest import (
+    ADMIN_TOKEN,
+    Clients,
+    ServerThread,
+    make_settings,
+    new_tenant,
+)
 
 BURST = 5
 
