@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     )
     cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
     queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
+    worker_stop_grace_seconds: float = Field(
+        10.0, gt=0, description="A worker that ignores an order to stop a job this long is killed."
+    )
+    worker_stall_seconds: float = Field(
+        300.0, gt=0, description="A worker whose job delivers no audio this long is killed."
+    )
     max_text_chars: int = Field(2_000, ge=1, le=100_000, description="Longest text per request.")
     max_request_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest unary request (consent recording, detect)."

@@ -115,7 +115,11 @@ class Platform:
         )
         log.info("starting %d synthesis workers (%s)", len(configs),
                  "one per GPU" if configs[0].engine_options.get("device") else "CPU")
-        self.synthesis = SynthesisService(configs, queue_size=self.settings.queue_size)
+        self.synthesis = SynthesisService(
+            configs, queue_size=self.settings.queue_size,
+            stop_grace_seconds=self.settings.worker_stop_grace_seconds,
+            stall_seconds=self.settings.worker_stall_seconds,
+        )
         loop = asyncio.get_running_loop()
         service = self.synthesis
         self.eraser.on_voices_erased(

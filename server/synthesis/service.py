@@ -3,7 +3,8 @@
 ``SynthesisService.run(job)`` queues a job (or refuses it with RESOURCE_EXHAUSTED),
 streams its watermarked pieces as they arrive from the worker, and makes sure that a
 caller who goes away, misses a deadline, or whose voice is revoked stops the work. A
-worker that dies fails its job with UNAVAILABLE and is replaced.
+worker that dies fails its job with UNAVAILABLE and is replaced; so is a worker that
+ignores an order to stop or makes no progress for too long (``watchdog.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from server.synthesis.records import (
     WorkerReady,
 )
 from server.synthesis.scheduler import Scheduler
+from server.synthesis.watchdog import Overdue, Watchdog
 from server.synthesis.worker import WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -57,12 +59,15 @@ class SynthesisService:
         queue_size: int,
         clock: Callable[[], float] = time.monotonic,
         respawn_delay: float = 1.0,
+        stop_grace_seconds: float = 10.0,
+        stall_seconds: float = 300.0,
     ) -> None:
         if not worker_configs:
             raise ValueError("at least one worker is needed")
         self._configs = list(worker_configs)
         self._clock = clock
         self._scheduler = Scheduler(queue_size, clock=clock)
+        self._watchdog = Watchdog(stop_grace=stop_grace_seconds, stall_timeout=stall_seconds, clock=clock)
         self._workers: dict[int, WorkerHandle] = {}
         self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
         self._started_at: dict[str, float] = {}
@@ -147,6 +152,7 @@ class SynthesisService:
         worker_id = self._scheduler.cancel(job_id)
         if worker_id is not None and worker_id in self._workers:
             self._workers[worker_id].send(CancelJob(job_id))
+            self._watchdog.stop_requested(job_id)
 
     def evict_voices(self, voice_ids: Iterable[str]) -> int:
         """Cancel every queued and running job of these voices, purge worker caches, and
@@ -163,6 +169,8 @@ class SynthesisService:
         for worker in self._workers.values():
             for voice_id in voice_ids:
                 worker.send(EvictVoice(voice_id))
+        for job_id, _ in running:
+            self._watchdog.stop_requested(job_id)
         return len(dropped) + len(running)
 
     def _spawn(self, worker_id: int) -> None:
@@ -176,6 +184,8 @@ class SynthesisService:
             if worker is None or not worker.send(assignment.job):
                 self._scheduler.remove_worker(assignment.worker_id)
                 self._fail(assignment.job.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
+            else:
+                self._watchdog.started(assignment.job.job_id)
 
     def _on_message(self, worker_id: int, message: Any) -> None:
         assert self._loop is not None
@@ -191,6 +201,7 @@ class SynthesisService:
             self._scheduler.add_worker(worker_id)
             self._ready.set()
         elif isinstance(message, AudioPiece):
+            self._watchdog.progressed(message.job_id)
             queue = self._outputs.get(message.job_id)
             if queue is not None:
                 queue.put_nowait(message)
@@ -204,6 +215,7 @@ class SynthesisService:
         self._dispatch()
 
     def _job_ended(self, job_id: str) -> None:
+        self._watchdog.ended(job_id)
         started = self._started_at.get(job_id)
         if started is not None:
             self._scheduler.record_duration(self._clock() - started)
@@ -217,6 +229,7 @@ class SynthesisService:
         del self._workers[worker_id]
         job = self._scheduler.remove_worker(worker_id)
         if job is not None:
+            self._watchdog.ended(job.job_id)
             self._fail(job.job_id, FailureKind.CRASHED, "the synthesis worker failed; retry the request")
         assert self._loop is not None
         self._loop.call_later(self._respawn_delay, self._respawn, worker_id)
@@ -230,9 +243,24 @@ class SynthesisService:
         if queue is not None:
             queue.put_nowait(JobFailure(job_id, kind, message))
 
+    def _kill_worker_of(self, job_id: str, reason: Overdue) -> None:
+        """Kill the process running ``job_id``; the exit handler fails the job and respawns."""
+        worker_id = self._scheduler.cancel(job_id)
+        worker = self._workers.get(worker_id) if worker_id is not None else None
+        if worker is None:
+            return
+        log.error("synthesis worker %s (pid %s) %s job %s; killing it", worker_id, worker.pid,
+                  "ignored the order to stop" if reason is Overdue.IGNORED_STOP else "made no progress on",
+                  job_id)
+        if reason is Overdue.STALLED:
+            self._fail(job_id, FailureKind.CRASHED, "the synthesis worker stopped responding; retry")
+        worker.process.kill()
+
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(0.25)
+            for job_id, reason in self._watchdog.overdue():
+                self._kill_worker_of(job_id, reason)
             for job_id in self._scheduler.expire():
                 queue = self._outputs.get(job_id)
                 if queue is not None:
