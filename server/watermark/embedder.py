@@ -1,8 +1,9 @@
 """Embedding: one-piece :func:`embed` and chunk-by-chunk :class:`StreamingEmbedder`.
 
 Both run the same per-frame code: each 40 ms frame's 500-3300 Hz bins are scaled by
-``exp(+-DEPTH)`` following the key's pattern at that frame's position in the 3 s period
-(with the change of strong bins capped, see ``PEAK_CAP``),
+``exp(+-depth)`` following the key's pattern at that frame's position in the 3 s period
+(with the change of strong bins capped, see ``PEAK_CAP``, and the depth chosen per frame
+so that the mark sits ``MARK_BELOW_FRAME_DB`` below the frame, see :func:`frame_depths`),
 only the *difference* is synthesised (windowed inverse FFT, overlap-add) and added to the
 untouched input. A frame's change depends on that frame alone, so the streaming embedder
 holds back at most two hops (40 ms of audio) and its output is sample-identical to
@@ -17,7 +18,16 @@ from server.errors import InvalidArgument, InvalidAudio
 from server.watermark.coding import PAYLOAD_BYTES, bytes_to_bits, encode, tag
 from server.watermark.framing import check_samples, frame_matrix, frames_needed, hop_for, window
 from server.watermark.keys import Keyring, WatermarkKey
-from server.watermark.scheme import DEPTH, HIGH_BIN, LOW_BIN, PEAK_CAP, PERIOD_FRAMES, layout_for
+from server.watermark.scheme import (
+    DEPTH,
+    DEPTH_RANGE,
+    HIGH_BIN,
+    LOW_BIN,
+    MARK_BELOW_FRAME_DB,
+    PEAK_CAP,
+    PERIOD_FRAMES,
+    layout_for,
+)
 
 #: Shortest clip that can carry any of the mark (one full frame).
 MIN_EMBED_SECONDS = 0.04
@@ -52,11 +62,27 @@ def _mark_frames(frames: np.ndarray, first_index: int, modulation: np.ndarray) -
     # the frame's band RMS: peaks hold most of the energy, so this keeps the mark's power
     # (the SNR) low, while weaker bins, masked by those peaks, carry the full relative depth.
     reference = PEAK_CAP * np.sqrt(np.mean(magnitude**2, axis=1, keepdims=True))
-    gain = np.expm1(DEPTH * modulation[positions])
-    gain *= np.minimum(1.0, reference / np.maximum(magnitude, 1e-30))
+    cap = np.minimum(1.0, reference / np.maximum(magnitude, 1e-30))
+    gain = np.expm1(frame_depths(spectrum, magnitude, cap) * modulation[positions]) * cap
     change = np.zeros_like(spectrum)
     change[:, LOW_BIN:HIGH_BIN] = band * gain
     return np.fft.irfft(change, n=frame_length, axis=1) * window(frame_length)
+
+
+def frame_depths(spectrum: np.ndarray, band_magnitude: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Per-frame depth (column vector) that puts each frame's mark MARK_BELOW_FRAME_DB below it.
+
+    The mark's energy at depth ``d`` is close to ``(d / DEPTH) ** 2`` times its energy at
+    ``DEPTH``, so one probe at ``DEPTH`` gives the depth that spends the frame's share of
+    the SNR budget. Loud frames with most of their energy in the band get a shallower
+    mark, quiet frames and frames whose energy lies outside the band a deeper one, within
+    ``DEPTH_RANGE`` times ``DEPTH``.
+    """
+    probe = np.sum((band_magnitude * np.expm1(DEPTH) * cap) ** 2, axis=1, keepdims=True)
+    frame_energy = np.sum(np.abs(spectrum) ** 2, axis=1, keepdims=True)
+    allowed = frame_energy * 10.0 ** (-MARK_BELOW_FRAME_DB / 10.0)
+    scale = np.sqrt(allowed / np.maximum(probe, 1e-30))
+    return DEPTH * np.clip(scale, *DEPTH_RANGE)
 
 
 def _overlap_add(delta_frames: np.ndarray, hop: int) -> np.ndarray:
