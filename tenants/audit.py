@@ -71,8 +71,13 @@ class AuditLog:
         return row.seq
 
     @staticmethod
-    def verify(database: Database) -> AuditReport:
-        """Recompute the chain from the first event and report the first break."""
+    def verify(database: Database, expected_head: bytes | None = None) -> AuditReport:
+        """Recompute the chain from the first event and report the first break.
+
+        ``expected_head`` is a head hash recorded earlier outside the database: the chain
+        must still contain it, which catches the one edit the chain alone cannot (removing
+        the newest events).
+        """
         with database.transaction(write=False) as session:
             rows = session.execute(select(AuditEventRow).order_by(AuditEventRow.seq)).scalars().all()
             result = verify_chain(_chain_events(rows))
@@ -82,6 +87,10 @@ class AuditLog:
                 if result_seq_gap is not None:
                     return AuditReport(False, len(rows), result.head.hex(), result_seq_gap,
                                        "sequence numbers are not contiguous: an event was removed")
+                if expected_head is not None and all(bytes(row.hash) != expected_head for row in rows):
+                    return AuditReport(False, len(rows), result.head.hex(), None,
+                                       f"the recorded head {expected_head.hex()} is not in the chain: "
+                                       "events up to it were removed or rewritten")
         return AuditReport(result.ok, result.checked, result.head.hex(), broken_seq, result.reason)
 
     @staticmethod

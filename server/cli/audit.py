@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify = commands.add_parser(
         "verify", help="recompute the hash chain; exit 1 if any event was altered or removed"
     )
+    verify.add_argument(
+        "--expect-head", metavar="HASH",
+        help="a head hash printed by an earlier verify; fail if the chain no longer contains it",
+    )
     listing = commands.add_parser("list", help="show the most recent audit events")
     listing.add_argument("--tenant", help="only this tenant's events")
     listing.add_argument("--limit", type=int, default=50, help="how many events (default 50)")
@@ -53,9 +57,10 @@ def open_existing_database(settings: Settings) -> Database:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    expected = _head_hash(args.expect_head) if args.expect_head else None
     database = open_existing_database(local_settings(args))
     try:
-        report = AuditLog.verify(database)
+        report = AuditLog.verify(database, expected)
     finally:
         database.dispose()
     if args.json:
@@ -63,10 +68,22 @@ def _verify(args: argparse.Namespace) -> int:
                     "broken_seq": report.broken_seq, "reason": report.reason})
     elif report.ok:
         print(f"audit chain intact: {report.events} events checked, head hash {report.head_hash}")
+    elif report.broken_seq is None:
+        print(f"audit chain BROKEN: {report.reason}")
     else:
         print(f"audit chain BROKEN at event #{report.broken_seq}: {report.reason}")
         print(f"{report.events} events checked before the break; last good hash {report.head_hash}")
     return 0 if report.ok else EXIT_CHECK_FAILED
+
+
+def _head_hash(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.strip())
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise FailedPrecondition("--expect-head must be the 64 hex digits that verify printed")
+    return value
 
 
 def _list(args: argparse.Namespace) -> int:

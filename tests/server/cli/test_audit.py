@@ -46,6 +46,19 @@ def test_removed_row_is_detected(voxguard: Voxguard, data_dir: Path) -> None:
     assert result.json()["ok"] is False
 
 
+def test_removing_the_newest_events_is_caught_with_a_recorded_head(voxguard: Voxguard, data_dir: Path) -> None:
+    make_events(voxguard)
+    head = voxguard("audit", "verify", "--json").json()["head_hash"]
+    assert voxguard("audit", "verify", "--expect-head", head).code == 0
+    with sqlite3.connect(data_dir / "voxguard.db") as db:
+        db.execute("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)")
+    assert voxguard("audit", "verify").code == 0  # the chain alone cannot tell
+    result = voxguard("audit", "verify", "--expect-head", head)
+    assert result.code == 1
+    assert f"the recorded head {head} is not in the chain" in result.out
+    assert voxguard("audit", "verify", "--expect-head", "abc").code == 2
+
+
 def test_list_filters_by_tenant_and_limit(voxguard: Voxguard, data_dir: Path) -> None:
     tenant_id = make_events(voxguard)
     events = voxguard("audit", "list", "--tenant", tenant_id, "--json").json()
