@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +167,15 @@ def enroll_voice(clients: Clients, subject: str = "Ada Example") -> tuple[str, s
         metadata=clients.metadata,
     )
     return consent.consent_id, voice.voice_id
+
+
+@contextmanager
+def tenant_with_voice(server: ServerThread, name: str) -> Iterator[tuple[Clients, str]]:
+    """A new tenant on ``server`` with one enrolled voice: (its clients, the voice id)."""
+    with grpc.insecure_channel(f"127.0.0.1:{server.running.port}") as channel:
+        _, clients = new_tenant(Clients(channel, ADMIN_TOKEN), name)
+        _, voice_id = enroll_voice(clients)
+        yield clients, voice_id
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,7 @@ import grpc
 import pytest
 
 from server.api.v1 import consents_pb2, synthesis_pb2, voices_pb2
-from tests.server.grpc_app.conftest import (
-    Clients,
-    ServerThread,
-    enroll_voice,
-    make_settings,
-    new_tenant,
-)
+from tests.server.grpc_app.conftest import Clients, ServerThread, make_settings, tenant_with_voice
 
 LONG_TEXT = " ".join(f"Sentence {n} keeps this single worker busy for a little while." for n in range(15))
 
@@ -34,11 +28,7 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThr
 
 @pytest.fixture(scope="module")
 def small(small_server: ServerThread) -> Iterator[tuple[Clients, str]]:
-    with grpc.insecure_channel(f"127.0.0.1:{small_server.running.port}") as channel:
-        from tests.server.grpc_app.conftest import ADMIN_TOKEN
-
-        _, clients = new_tenant(Clients(channel, ADMIN_TOKEN), "Small")
-        _, voice_id = enroll_voice(clients)
+    with tenant_with_voice(small_server, "Small") as (clients, voice_id):
         yield clients, voice_id
 
 

@@ -11,14 +11,7 @@ import grpc
 import pytest
 
 from server.api.v1 import synthesis_pb2
-from tests.server.grpc_app.conftest import (
-    ADMIN_TOKEN,
-    Clients,
-    ServerThread,
-    enroll_voice,
-    make_settings,
-    new_tenant,
-)
+from tests.server.grpc_app.conftest import Clients, ServerThread, make_settings, tenant_with_voice
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +24,7 @@ def watched_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerT
 
 @pytest.fixture(scope="module")
 def watched(watched_server: ServerThread) -> Iterator[tuple[Clients, str]]:
-    with grpc.insecure_channel(f"127.0.0.1:{watched_server.running.port}") as channel:
-        _, clients = new_tenant(Clients(channel, ADMIN_TOKEN), "Watched")
-        _, voice_id = enroll_voice(clients)
+    with tenant_with_voice(watched_server, "Watched") as (clients, voice_id):
         yield clients, voice_id
 
 
