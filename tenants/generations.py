@@ -79,6 +79,20 @@ class GenerationService:
             generation_id=row.id, deadline=deadline,
         )
 
+    def fail(self, generation_id: str, reason: str, delivered_seconds: float) -> None:
+        """Record that a generation ended without its full audio (refused, failed, cancelled).
+
+        The ``synthesis`` event written by :meth:`begin` stays (the trail is append-only);
+        a ``synthesis.failed`` event says why it ended and how much audio had been sent.
+        """
+        with self._db.transaction() as session:
+            row = session.get(GenerationRow, generation_id)
+            if row is None:
+                return
+            row.duration_seconds = round(delivered_seconds, 3)
+            self._audit.append(session, "synthesis.failed", row.tenant_id, generation_id=row.id,
+                               reason=reason, delivered_seconds=row.duration_seconds)
+
     def complete(self, generation_id: str, duration_seconds: float, sample_rate: int) -> None:
         """Record the length and rate of the audio that was delivered."""
         with self._db.transaction() as session:

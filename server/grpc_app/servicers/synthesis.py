@@ -12,7 +12,8 @@ import numpy as np
 from server.api.v1 import synthesis_pb2 as pb
 from server.api.v1 import synthesis_pb2_grpc
 from server.audio import AudioFormat, encode_audio
-from server.errors import InvalidArgument, Unavailable
+from server.errors import InvalidArgument, Unavailable, VoxguardError
+from server.grpc_app.errors import status_for
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
 from server.synthesis.records import AudioPiece
@@ -71,10 +72,15 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
         job = await to_thread(self._p.generations.begin, caller_tenant(), options, deadline)
         samples = 0
         rate = 0
-        async for piece in service.run(job):
-            samples += len(piece.pcm16) // 2
-            rate = piece.sample_rate
-            yield piece
+        try:
+            async for piece in service.run(job):
+                samples += len(piece.pcm16) // 2
+                rate = piece.sample_rate
+                yield piece
+        except VoxguardError as error:
+            await to_thread(self._p.generations.fail, job.generation_id, status_for(error).name,
+                            samples / max(rate, 1))
+            raise
         await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
 
 

@@ -45,7 +45,8 @@ def test_oversized_upload_is_refused(small: tuple[Clients, str]) -> None:
     assert "larger than the limit of 600,000 bytes" in caught.value.details()
 
 
-def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small: tuple[Clients, str]) -> None:
+def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small_server: ServerThread,
+                                                                small: tuple[Clients, str]) -> None:
     clients, voice_id = small
     request = synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT)
     errors: list[grpc.RpcError] = []
@@ -66,6 +67,12 @@ def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small: tuple[Cl
     assert exhausted, [e.code() for e in errors]
     trailers = dict(exhausted[0].trailing_metadata())
     assert float(trailers["voxguard-retry-after-seconds"]) > 0
+    # The audit trail says the refused generations produced nothing.
+    platform = small_server.running.platform
+    failed = [e for e in platform.audit.events(platform.db) if e["kind"] == "synthesis.failed"]
+    refused = [e for e in failed if e["fields"]["reason"] == "RESOURCE_EXHAUSTED"]
+    assert len(refused) >= len(exhausted)
+    assert all(e["fields"]["delivered_seconds"] == 0 for e in refused)
 
 
 def test_a_crashed_worker_fails_its_request_unavailable_and_is_replaced(
