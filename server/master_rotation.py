@@ -11,6 +11,8 @@ object keys and blobs are untouched. The order makes every crash recoverable:
 A crash after 1 or 2 leaves a keyring that still holds the old keys; running the rotation
 again finishes the job (it rewraps whatever is left and retires every non-primary key).
 Run it while the server is stopped: a running server holds the old keyring in memory.
+``voxguard admin rotate-master-key`` enforces that for servers on the same data directory
+(``server.storage.lock``).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from server.errors import InvalidArgument
 from server.speech.asr import Transcriber
 from server.speech.checks import ConsentLimits, EnrollmentLimits
 from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVerifier
+from server.storage.lock import DataDirLock
 from server.synthesis.planning import plan_workers, visible_gpus
 from server.synthesis.service import SynthesisService
 from server.watermark import Keyring
@@ -61,6 +62,7 @@ class Platform:
     generations: GenerationService
     watermark_keys: Keyring
     admin_token: str
+    data_dir_lock: DataDirLock
     engine_uses_gpu: bool = False
     synthesis: SynthesisService | None = None
 
@@ -102,6 +104,7 @@ class Platform:
                                           clock),
             watermark_keys=load_watermark_keyring(settings),
             admin_token=load_admin_token(settings),
+            data_dir_lock=DataDirLock(settings.data_dir),
             engine_uses_gpu=engine.uses_gpu,
         )
 
@@ -132,6 +135,7 @@ class Platform:
         if self.synthesis is not None:
             await self.synthesis.stop()
         self.db.dispose()
+        self.data_dir_lock.release()
 
 
 def _enroll(engine: object, audio: Audio) -> object:

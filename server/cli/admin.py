@@ -241,6 +241,8 @@ def _key_dict(key: ApiKey) -> dict[str, object]:
 def _rotate_master_key(args: argparse.Namespace) -> int:
     from server.crypto.master import MasterKeyring
     from server.master_rotation import RotationIncomplete, rewrap_all, rotate_key_file
+    from server.storage.files import make_private_dirs
+    from server.storage.lock import DataDirLock
 
     if args.new_operator_key:
         key = MasterKeyring.generate_operator_key()
@@ -249,6 +251,9 @@ def _rotate_master_key(args: argparse.Namespace) -> int:
     settings = local_settings(args)
     if settings.master_key is not None and not args.rewrap_only:
         return fail(OPERATOR_KEY_PROCEDURE)
+    make_private_dirs(settings.data_dir)
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire_exclusive("rotating the master key")
     core = Core.open(settings)
     try:
         if args.rewrap_only:
@@ -266,6 +271,7 @@ def _rotate_master_key(args: argparse.Namespace) -> int:
         return fail(str(exc))
     finally:
         core.close()
+        lock.release()
     if args.json:
         print_json(result)
         return 0

@@ -68,6 +68,7 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     """Open the platform, start workers, bind the port and start serving."""
     if platform is None:
         platform = await asyncio.to_thread(Platform.open, settings)
+    platform.data_dir_lock.acquire_shared()
     await platform.start_workers()
     server = grpc.aio.server(
         interceptors=[VoxguardInterceptor(

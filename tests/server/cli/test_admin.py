@@ -12,6 +12,7 @@ import pytest
 from server.config import Settings
 from server.core import Core
 from server.crypto.master import MasterKeyring
+from server.storage.lock import DataDirLock
 from tests.server.cli.conftest import Voxguard
 
 
@@ -96,6 +97,22 @@ def test_rotate_master_key_rewraps_everything_and_retires_old_key(voxguard: Voxg
             core.keys.open_tenant_key(tenant_id, row.wrapped_key)
     finally:
         core.close()
+
+
+def test_rotate_master_key_refuses_while_a_server_uses_the_data_dir(voxguard: Voxguard,
+                                                                    data_dir: Path) -> None:
+    create_tenant(voxguard)
+    before = MasterKeyring.load(data_dir / "master.key").key_ids
+    server = DataDirLock(data_dir)
+    server.acquire_shared()  # what a running server holds
+    try:
+        refused = voxguard("admin", "rotate-master-key")
+    finally:
+        server.release()
+    assert refused.code == 2
+    assert "a voxguard server is running on" in refused.err and "stop it before rotating" in refused.err
+    assert MasterKeyring.load(data_dir / "master.key").key_ids == before
+    assert voxguard("admin", "rotate-master-key").code == 0
 
 
 def test_rotate_master_key_refuses_operator_key_and_explains(voxguard: Voxguard, data_dir: Path,

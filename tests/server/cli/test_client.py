@@ -141,3 +141,10 @@ def test_join_as_flac_keeps_every_sample(tmp_path: Path) -> None:
     joined, rate = sf.read(io.BytesIO(join_as_flac([a, b])))
     assert rate == 16_000 and joined.size == 32_000
     assert joined[8_000] == pytest.approx(0.25, abs=0.01) and joined[-1] == pytest.approx(-0.25, abs=0.01)
+
+
+def test_a_running_server_blocks_master_key_rotation_on_its_data_dir(voxguard: Voxguard,
+                                                                     live_server: LiveServer) -> None:
+    refused = voxguard("admin", "rotate-master-key", "--data-dir", str(live_server.data_dir))
+    assert refused.code == 2
+    assert "a voxguard server is running on" in refused.err
