@@ -95,7 +95,7 @@ class Platform:
             clock,
         )
         with db.transaction() as session:
-            eraser.sweep_orphans(session)
+            eraser.sweep_orphans(session)  # the interval sweep (app.py) catches the younger ones
         return cls(
             settings=settings, db=db, master=core.master, audit=audit, vault=vault, eraser=eraser,
             signer=core.signer, tenants=core.tenants, api_keys=core.api_keys,
@@ -129,6 +129,11 @@ class Platform:
             lambda voice_ids: loop.call_soon_threadsafe(service.evict_voices, voice_ids)
         )
         await self.synthesis.start()
+
+    def sweep_orphaned_blobs(self) -> int:
+        """Erase blobs left by interrupted deletions (see ``Eraser.sweep_orphans``)."""
+        with self.db.transaction() as session:
+            return self.eraser.sweep_orphans(session)
 
     async def close(self) -> None:
         """Stop the workers and release the database."""

@@ -5,12 +5,14 @@ are destroyed, rows become tombstones, the audit event is appended and the recei
 signed; once that commits, nothing can open the object's blobs any more (crypto-
 shredding). After the commit the blobs are erased and every worker drops the voices
 from its cache and stops their jobs. A crash between the two steps leaves only
-ciphertext nobody can open; ``Eraser.sweep_orphans`` removes it at the next start.
+ciphertext nobody can open; ``Eraser.sweep_orphans`` removes it once it is an hour old
+(the server sweeps at start and then periodically).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +30,8 @@ from tenants.vault import Vault
 log = logging.getLogger(__name__)
 
 VoicesErasedHook = Callable[[list[str]], None]
+#: Orphaned blobs younger than this are left alone (see :meth:`Eraser.sweep_orphans`).
+ORPHAN_MIN_AGE_SECONDS = 3600.0
 
 
 @dataclass
@@ -137,8 +141,15 @@ class Eraser:
             for hook in self._hooks:
                 hook(list(plan.voice_ids))
 
-    def sweep_orphans(self, session: Session) -> int:
-        """Erase blobs whose object no longer has a key (interrupted deletions)."""
+    def sweep_orphans(self, session: Session, *, min_age_seconds: float = ORPHAN_MIN_AGE_SECONDS,
+                      now: Callable[[], float] = time.time) -> int:
+        """Erase blobs whose object no longer has a key (interrupted deletions).
+
+        Only blobs older than ``min_age_seconds`` go: a blob is written just before the
+        transaction that records its key commits, so a younger one may belong to an
+        enrollment still running in another server on the same database.
+        """
+        cutoff = now() - min_age_seconds
         live: set[str] = set()
         for object_id, in session.execute(select(VoiceRow.id).where(VoiceRow.wrapped_key.is_not(None))):
             live.add(object_id)
@@ -147,6 +158,7 @@ class Eraser:
         removed = 0
         for name in list(self._vault.blobs.iter_keys("tenants")):
             parts = name.split("/")
-            if len(parts) >= 4 and parts[2] == "objects" and parts[3] not in live:
+            if (len(parts) >= 4 and parts[2] == "objects" and parts[3] not in live
+                    and self._vault.blobs.modified_at(name) < cutoff):
                 removed += int(self._vault.blobs.delete(name))
         return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,8 @@ SERVICE_NAMES = (
     provenance_pb2.DESCRIPTOR.services_by_name["Provenance"].full_name,
 )
 EXPIRY_INTERVAL_SECONDS = 60.0
+#: Walking every blob key is not free; orphans are rare and unreadable, so hourly is enough.
+ORPHAN_SWEEP_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass
@@ -111,13 +114,19 @@ def _bind(server: grpc.aio.Server, settings: Settings) -> int:
 
 
 async def _expire_consents(platform: Platform) -> None:
+    last_sweep = time.monotonic()  # Platform.open swept at start
     while True:
         try:
             expired = await asyncio.to_thread(platform.consents.expire_due)
             if expired:
                 log.info("expired %d consents and destroyed their voices", expired)
+            if time.monotonic() - last_sweep >= ORPHAN_SWEEP_INTERVAL_SECONDS:
+                last_sweep = time.monotonic()
+                swept = await asyncio.to_thread(platform.sweep_orphaned_blobs)
+                if swept:
+                    log.info("erased %d blobs left by interrupted deletions", swept)
         except Exception:
-            log.exception("consent expiry sweep failed")
+            log.exception("consent expiry or orphan sweep failed")
         await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
 
 

@@ -90,6 +90,10 @@ class BlobStore(Protocol):
         """Whether a blob is stored under ``key``."""
         ...
 
+    def modified_at(self, key: str) -> float:
+        """When the blob under ``key`` was last written (Unix time); BlobNotFound if none."""
+        ...
+
     def delete(self, key: str) -> bool:
         """Delete the blob under ``key``; ``True`` if there was one."""
         ...
@@ -165,6 +169,13 @@ class LocalBlobStore:
             return stat.S_ISREG(os.lstat(self._path(key)).st_mode)
         except (FileNotFoundError, NotADirectoryError):
             return False
+
+    def modified_at(self, key: str) -> float:
+        """The blob file's modification time (Unix time)."""
+        try:
+            return os.lstat(self._path(key)).st_mtime
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFound(f"no blob {key!r}") from None
 
     def delete(self, key: str) -> bool:
         """Overwrite, unlink and fsync the blob's file, then prune empty directories."""

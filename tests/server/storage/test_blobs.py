@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,11 @@ def test_sealed_blob_copied_to_another_voice_path_does_not_open(store: LocalBlob
     assert open_blob(v1, PURPOSE_VOICE_MODEL, store.get("tenants/t1/voices/v1/model")) == (
         b"voice one"
     )
+
+
+def test_modified_at_reports_the_write_time(store: LocalBlobStore) -> None:
+    before = time.time()
+    store.put("t/a", b"x")
+    assert before - 1 <= store.modified_at("t/a") <= time.time() + 1
+    with pytest.raises(BlobNotFound):
+        store.modified_at("t/missing")
