@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
 
 from server.api.v1 import (
     common_pb2,
@@ -115,6 +119,15 @@ def _leaf(commands: argparse._SubParsersAction, name: str, help_text: str,
     return parser
 
 
+def _unary(args: argparse.Namespace, stub_class: Callable[[grpc.Channel], Any], method: str,
+           request: Message) -> Any:
+    """Send one unary request on a fresh connection with the command's key and timeout."""
+    connection = connect(args)
+    with connection.channel:
+        call = getattr(stub_class(connection.channel), method)
+        return call(request, metadata=connection.metadata, timeout=connection.timeout)
+
+
 # -- consents -----------------------------------------------------------------------------
 
 
@@ -125,10 +138,7 @@ def _consent_start(args: argparse.Namespace) -> int:
     )
     if args.expires_at:
         request.expires_at.FromDatetime(parse_time(args.expires_at))
-    connection = connect(args)
-    with connection.channel:
-        consent = consents_pb2_grpc.ConsentsStub(connection.channel).StartConsent(
-            request, metadata=connection.metadata, timeout=connection.timeout)
+    consent = _unary(args, consents_pb2_grpc.ConsentsStub, "StartConsent", request)
     if args.json:
         print_json(message_dict(consent))
         return 0
@@ -141,12 +151,9 @@ def _consent_start(args: argparse.Namespace) -> int:
 
 
 def _consent_record(args: argparse.Namespace) -> int:
-    audio = args.audio_file.read_bytes()
-    connection = connect(args)
-    with connection.channel:
-        consent = consents_pb2_grpc.ConsentsStub(connection.channel).SubmitConsentRecording(
-            consents_pb2.SubmitConsentRecordingRequest(consent_id=args.consent_id, audio=audio),
-            metadata=connection.metadata, timeout=connection.timeout)
+    consent = _unary(args, consents_pb2_grpc.ConsentsStub, "SubmitConsentRecording",
+                     consents_pb2.SubmitConsentRecordingRequest(consent_id=args.consent_id,
+                                                                audio=args.audio_file.read_bytes()))
     if args.json:
         print_json(message_dict(consent))
     else:
@@ -155,11 +162,8 @@ def _consent_record(args: argparse.Namespace) -> int:
 
 
 def _consent_get(args: argparse.Namespace) -> int:
-    connection = connect(args)
-    with connection.channel:
-        consent = consents_pb2_grpc.ConsentsStub(connection.channel).GetConsent(
-            consents_pb2.GetConsentRequest(consent_id=args.consent_id),
-            metadata=connection.metadata, timeout=connection.timeout)
+    consent = _unary(args, consents_pb2_grpc.ConsentsStub, "GetConsent",
+                     consents_pb2.GetConsentRequest(consent_id=args.consent_id))
     if args.json:
         print_json(message_dict(consent))
     else:
@@ -274,11 +278,8 @@ def _voices_list(args: argparse.Namespace) -> int:
 
 
 def _voices_get(args: argparse.Namespace) -> int:
-    connection = connect(args)
-    with connection.channel:
-        voice = voices_pb2_grpc.VoicesStub(connection.channel).GetVoice(
-            voices_pb2.GetVoiceRequest(voice_id=args.voice_id),
-            metadata=connection.metadata, timeout=connection.timeout)
+    voice = _unary(args, voices_pb2_grpc.VoicesStub, "GetVoice",
+                   voices_pb2.GetVoiceRequest(voice_id=args.voice_id))
     if args.json:
         print_json(message_dict(voice))
     else:
@@ -287,11 +288,8 @@ def _voices_get(args: argparse.Namespace) -> int:
 
 
 def _voices_delete(args: argparse.Namespace) -> int:
-    connection = connect(args)
-    with connection.channel:
-        response = voices_pb2_grpc.VoicesStub(connection.channel).DeleteVoice(
-            voices_pb2.DeleteVoiceRequest(voice_id=args.voice_id),
-            metadata=connection.metadata, timeout=connection.timeout)
+    response = _unary(args, voices_pb2_grpc.VoicesStub, "DeleteVoice",
+                      voices_pb2.DeleteVoiceRequest(voice_id=args.voice_id))
     return _print_deletion(args, f"deleted voice {response.voice.voice_id}", response.receipt,
                            message_dict(response))
 
@@ -314,11 +312,8 @@ def _print_deletion(args: argparse.Namespace, headline: str, receipt: common_pb2
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    connection = connect(args)
-    with connection.channel:
-        response = consents_pb2_grpc.ConsentsStub(connection.channel).RevokeConsent(
-            consents_pb2.RevokeConsentRequest(consent_id=args.consent_id, reason=args.reason),
-            metadata=connection.metadata, timeout=connection.timeout)
+    response = _unary(args, consents_pb2_grpc.ConsentsStub, "RevokeConsent",
+                      consents_pb2.RevokeConsentRequest(consent_id=args.consent_id, reason=args.reason))
     voices = ", ".join(response.deleted_voice_ids) or "none"
     return _print_deletion(args, f"revoked consent {response.consent.consent_id}; "
                                  f"voices destroyed: {voices}", response.receipt,
@@ -371,12 +366,8 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    audio = args.audio_file.read_bytes()
-    connection = connect(args)
-    with connection.channel:
-        result = provenance_pb2_grpc.ProvenanceStub(connection.channel).DetectWatermark(
-            provenance_pb2.DetectWatermarkRequest(audio=audio),
-            metadata=connection.metadata, timeout=connection.timeout)
+    result = _unary(args, provenance_pb2_grpc.ProvenanceStub, "DetectWatermark",
+                    provenance_pb2.DetectWatermarkRequest(audio=args.audio_file.read_bytes()))
     if args.json:
         print_json(message_dict(result))
         return 0
@@ -396,11 +387,8 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _generation(args: argparse.Namespace) -> int:
-    connection = connect(args)
-    with connection.channel:
-        record = provenance_pb2_grpc.ProvenanceStub(connection.channel).GetGeneration(
-            provenance_pb2.GetGenerationRequest(generation_id=args.generation_id),
-            metadata=connection.metadata, timeout=connection.timeout)
+    record = _unary(args, provenance_pb2_grpc.ProvenanceStub, "GetGeneration",
+                    provenance_pb2.GetGenerationRequest(generation_id=args.generation_id))
     if args.json:
         print_json(message_dict(record))
     else:

@@ -47,6 +47,7 @@ def test_whole_story(voxguard: Voxguard, live_server: LiveServer, tmp_path: Path
     assert voice["quality"]["speech_seconds"] > 25  # more than the first file alone
     voice_id = voice["voice_id"]
     assert voice_id in client(voxguard, live_server, "voices list").out
+    assert f"voice {voice_id}: ready" in client(voxguard, live_server, "voices get", voice_id).out
 
     wav = tmp_path / "hello.wav"
     said = client(voxguard, live_server, "say", "--voice", voice_id, "--text",
