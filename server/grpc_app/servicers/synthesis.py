@@ -47,6 +47,8 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             rate, generation_id = piece.sample_rate, piece.generation_id
         samples = np.frombuffer(b"".join(pcm), "<i2").astype(np.float32) / 32767.0
         audio, out_rate = await to_thread(encode_audio, samples, rate, fmt)
+        # Recorded after encoding: Ogg Opus may deliver another rate than the worker's.
+        await to_thread(self._p.generations.complete, generation_id, len(samples) / rate, out_rate)
         return pb.SynthesizeResponse(audio=audio, audio_format=FORMAT_TO_PROTO[fmt],
                                      sample_rate_hz=out_rate, generation_id=generation_id,
                                      duration_seconds=len(samples) / rate)
@@ -81,7 +83,8 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             await to_thread(self._p.generations.fail, job.generation_id, status_for(error).name,
                             samples / max(rate, 1))
             raise
-        await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
+        if streamed:
+            await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
 
 
 def _format(value: int) -> AudioFormat:

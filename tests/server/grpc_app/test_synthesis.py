@@ -43,6 +43,16 @@ def test_pcm16_output_and_requested_rate_and_speed(enrolled: EnrolledVoice) -> N
     assert fast.duration_seconds < normal.duration_seconds * 0.85
 
 
+def test_the_generation_records_the_rate_that_was_delivered(enrolled: EnrolledVoice) -> None:
+    # Ogg Opus has no 22.05 kHz mode: the audio is delivered at 24 kHz, and recorded so.
+    reply = _synthesize(enrolled, audio_format=pb.AUDIO_FORMAT_OGG_OPUS, sample_rate_hz=22_050)
+    assert reply.sample_rate_hz == 24_000
+    generation = enrolled.clients.provenance.GetGeneration(
+        provenance_pb2.GetGenerationRequest(generation_id=reply.generation_id), metadata=enrolled.clients.metadata)
+    assert generation.sample_rate_hz == 24_000
+    assert generation.duration_seconds == pytest.approx(reply.duration_seconds, abs=0.01)
+
+
 def test_stream_sends_ordered_chunks_with_one_generation_id(enrolled: EnrolledVoice, server: ServerThread) -> None:
     started = time.monotonic()
     chunks = []
