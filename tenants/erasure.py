@@ -42,6 +42,13 @@ class ErasurePlan:
     voice_ids: list[str] = field(default_factory=list)
     consent_ids: list[str] = field(default_factory=list)
     erase_whole_tenant: bool = False
+    #: Keys (``voice:ID``, ``consent:ID``) that an earlier deletion had already destroyed.
+    already_destroyed: list[str] = field(default_factory=list)
+
+    def key_destroyed(self, name: str, wrapped_key: bytes | None) -> None:
+        """Note whether this deletion destroys ``name``'s key or found it gone already."""
+        if wrapped_key is None:
+            self.already_destroyed.append(name)
 
 
 class Eraser:
@@ -68,6 +75,7 @@ class Eraser:
             if voice.status != VoiceStatus.DELETED.value:
                 voice.status = VoiceStatus.DELETED.value
                 voice.deleted_at = now
+            plan.key_destroyed(f"voice:{voice.id}", voice.wrapped_key)
             voice.wrapped_key = None
             voice.model_blob = None
             plan.voice_ids.append(voice.id)
@@ -86,6 +94,7 @@ class Eraser:
             consent.status = ConsentStatus.REVOKED.value
             consent.revoked_at = self._clock()
             consent.revocation_reason = reason
+        plan.key_destroyed(f"consent:{consent.id}", consent.wrapped_key)
         consent.wrapped_key = None
         consent.recording_blob = None
         consent.sealed_embedding = None
@@ -109,9 +118,11 @@ class Eraser:
             "voice_ids": sorted(plan.voice_ids),
             "consent_ids": sorted(plan.consent_ids),
             "destroyed_keys": sorted(
-                [f"voice:{v}" for v in plan.voice_ids] + [f"consent:{c}" for c in plan.consent_ids]
-                + (["tenant"] if plan.erase_whole_tenant else [])
+                ({f"voice:{v}" for v in plan.voice_ids} | {f"consent:{c}" for c in plan.consent_ids}
+                 | ({"tenant"} if plan.erase_whole_tenant else set()))
+                - set(plan.already_destroyed)
             ),
+            "already_destroyed_keys": sorted(plan.already_destroyed),
             "erased_blob_prefixes": (
                 [f"tenants/{plan.tenant_id}/"] if plan.erase_whole_tenant
                 else sorted(f"tenants/{plan.tenant_id}/objects/{o}/" for o in [*plan.voice_ids, *plan.consent_ids])

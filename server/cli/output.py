@@ -65,6 +65,8 @@ def receipt_lines(payload_json: bytes | str) -> list[str]:
         f"  voices deleted:  {', '.join(fields.get('voice_ids', [])) or '(none)'}",
         f"  consents:        {', '.join(fields.get('consent_ids', [])) or '(none)'}",
         f"  keys destroyed:  {', '.join(fields.get('destroyed_keys', [])) or '(none)'}",
+        *([f"  already gone:    {', '.join(fields['already_destroyed_keys'])}"]
+          if fields.get("already_destroyed_keys") else []),
         f"  blobs erased:    {', '.join(fields.get('erased_blob_prefixes', [])) or '(none)'}",
     ]
     if "audit_seq" in fields:

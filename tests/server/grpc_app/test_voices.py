@@ -120,6 +120,11 @@ def test_delete_voice_is_permanent_and_idempotent(tenant: tuple[str, Clients]) -
     assert reply.voice.status == voices_pb2.VOICE_STATUS_DELETED and reply.receipt.signature
     again = clients.voices.DeleteVoice(voices_pb2.DeleteVoiceRequest(voice_id=voice_id), metadata=clients.metadata)
     assert again.voice.status == voices_pb2.VOICE_STATUS_DELETED
+    # The first receipt records the destruction; a repeat says the key was already gone.
+    first = json.loads(reply.receipt.payload_json)["fields"]
+    repeat = json.loads(again.receipt.payload_json)["fields"]
+    assert first["destroyed_keys"] == [f"voice:{voice_id}"] and first["already_destroyed_keys"] == []
+    assert repeat["destroyed_keys"] == [] and repeat["already_destroyed_keys"] == [f"voice:{voice_id}"]
     live = clients.voices.ListVoices(voices_pb2.ListVoicesRequest(), metadata=clients.metadata)
     assert voice_id not in [v.voice_id for v in live.voices]
     everything = clients.voices.ListVoices(voices_pb2.ListVoicesRequest(include_deleted=True),
