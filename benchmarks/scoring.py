@@ -23,6 +23,8 @@ from server.audio import resample
 from server.text import normalize
 
 SCORING_RATE = 16_000
+#: Level every clip is brought to before embedding (resemblyzer's normalisation target).
+SCORING_DBFS = -30.0
 
 
 class SpeakerScorer:
@@ -36,10 +38,20 @@ class SpeakerScorer:
         self._encoder = VoiceEncoder(device="cpu", verbose=False)
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Unit-length embedding of one utterance (silences trimmed as resemblyzer does)."""
+        """Unit-length embedding of one utterance (silences trimmed as resemblyzer does).
+
+        Audio is first brought to resemblyzer's own -30 dBFS. Its preprocessing only raises
+        quiet audio, and the encoder is not level-invariant: the same output played 8 dB
+        louder scored up to 0.03 lower against a speaker's recordings, so without this the
+        benchmark would partly measure loudness rather than voice.
+        """
         from resemblyzer import preprocess_wav
 
-        wav = preprocess_wav(resample(samples, sample_rate, SCORING_RATE), SCORING_RATE)
+        audio = resample(samples, sample_rate, SCORING_RATE).astype(np.float64)
+        rms = float(np.sqrt(np.mean(audio**2)))
+        if rms > 0:
+            audio *= 10 ** (SCORING_DBFS / 20) / rms
+        wav = preprocess_wav(audio.astype(np.float32), SCORING_RATE)
         return self._encoder.embed_utterance(wav)
 
     @staticmethod

@@ -53,14 +53,16 @@ def test_synthesis_yields_finite_speech_at_the_native_rate(
 
 
 def test_chunked_output_equals_whole_output(engine: EmbeddedEngine, voice: VoiceModel) -> None:
-    first, second = "Good morning to you.", "The train leaves at 9:15 am."
+    # Sentences of a few seconds: in a one-second clip the long-term spectrum rests on a few
+    # harmonics, which eSpeak NG's call-to-call pitch flutter moves noticeably.
+    first, second = "Good morning to you, and welcome to the old station.", "The train leaves at 9:15 am."
     chunks = list(engine.synthesize(voice, f"{first} {second}", "en"))
     assert [chunk.text for chunk in chunks] == [first, "The train leaves at nine fifteen A M."]
     # Each chunk is the same speech as that sentence requested alone. eSpeak NG's pitch
     # generator carries a little state between calls, so lengths may differ by a few ms.
     for chunk, alone in zip(chunks, (_speech(engine, voice, first), _speech(engine, voice, second))):
         assert len(chunk.samples) == pytest.approx(len(alone), rel=0.02)
-        assert _level_db(chunk.samples) == pytest.approx(_level_db(alone), abs=2.0)
+        assert _level_db(chunk.samples) == pytest.approx(_level_db(alone), abs=1.0)
         assert _spectral_distance_db(chunk.samples, alone) < 1.5
 
 
@@ -70,7 +72,7 @@ def test_synthesis_is_repeatable(engine: EmbeddedEngine, voice: VoiceModel) -> N
     assert _spectral_distance_db(once, again) < 1.0
     # The measure tells sentences apart: another sentence is several dB away.
     assert _spectral_distance_db(once, _speech(engine, voice, "Good morning to you.")) > 2.0
-    assert _level_db(once) == pytest.approx(_level_db(again), abs=2.0)
+    assert _level_db(once) == pytest.approx(_level_db(again), abs=1.0)
 
 
 def _level_db(samples: np.ndarray) -> float:
@@ -81,8 +83,8 @@ def _spectral_distance_db(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of long-term band spectra (16 bands of 500 Hz) in dB.
 
     Each spectrum is taken relative to its own mean level, so this compares spectral
-    shape: eSpeak NG's pitch flutter carries state between calls, which changes the peak
-    limiter's gain by a dB or so from one rendering of a sentence to the next.
+    shape; loudness is checked separately with :func:`_level_db`. (eSpeak NG's pitch
+    flutter carries state between calls, so renderings are never bit-identical.)
     """
 
     def spectrum(x: np.ndarray) -> np.ndarray:
