@@ -152,8 +152,8 @@ def _limit_peaks(samples: np.ndarray) -> np.ndarray:
     sentences; clipping them distorts every pitch pulse of a low voice. The gain needed
     at each sample is spread over :data:`LIMIT_WINDOW_SECONDS` (minimum, then moving
     average), so it changes slowly compared with a pitch period; a final per-sample
-    minimum keeps every peak at or below the limit. On the corpus this left similarity
-    and WER unchanged and cut the spread of sentence loudness from 2.3 to 0.7 dB.
+    minimum keeps every peak at or below the limit. On the corpus this cut the spread of
+    sentence loudness from 2.3 to 0.7 dB with similarity and WER unchanged (paired runs).
     """
     needed = np.minimum(1.0, PEAK_LIMIT / np.maximum(np.abs(samples), 1e-12))
     if needed.min() >= 1.0:
