@@ -47,6 +47,8 @@ COARSE_SPEEDS = tuple(round(0.94 + 0.005 * i, 4) for i in range(25))
 COARSE_SECONDS = 4
 COARSE_KEEP = 2
 FINE_STEPS = (-0.003, -0.002, -0.001, 0.0, 0.001, 0.002, 0.003)
+#: The speed search of :func:`detect_any_speed` looks at most at this much of a clip.
+SPEED_SEARCH_MAX_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -129,15 +131,23 @@ def detect_any_speed(samples: np.ndarray, sample_rate: int, keyring: Keyring) ->
     """:func:`detect`, then the replay-speed search only if the plain pass finds nothing.
 
     Marked clips at their original speed cost one plain pass; a clip played back 0.94-1.06
-    times as fast (or unmarked audio) also pays for the search. The returned
-    ``false_positive_bound`` counts the decoding attempts of both passes.
+    times as fast (or unmarked audio) also pays for the search, on at most the loudest
+    ``SPEED_SEARCH_MAX_SECONDS`` of the clip, which bounds its cost for long uploads. The
+    returned ``false_positive_bound`` counts the decoding attempts of both passes.
     """
     plain = detect(samples, sample_rate, keyring)
     if plain.detected:
         return plain
-    searched = detect(samples, sample_rate, keyring, speed_search=True)
+    rate = _check_rate(sample_rate)
+    length = int(SPEED_SEARCH_MAX_SECONDS * rate)
+    start = _loudest_start(np.asarray(samples), rate, length)
+    searched = detect(np.asarray(samples)[start : start + length], rate, keyring, speed_search=True)
+    offset = start / rate
     return replace(
-        searched, false_positive_bound=plain.false_positive_bound + searched.false_positive_bound
+        searched,
+        false_positive_bound=plain.false_positive_bound + searched.false_positive_bound,
+        start_seconds=None if searched.start_seconds is None else searched.start_seconds + offset,
+        end_seconds=None if searched.end_seconds is None else searched.end_seconds + offset,
     )
 
 
@@ -175,13 +185,20 @@ def _speed_analyses(audio_8k: np.ndarray, layout: Layout) -> list[tuple[float, l
 
 
 def _loudest(audio: np.ndarray, length: int) -> np.ndarray:
-    if audio.size <= length:
-        return audio
-    energy = np.convolve(audio**2, np.ones(DETECT_RATE // 4), mode="valid")[:: DETECT_RATE // 4]
-    window = max(1, length // (DETECT_RATE // 4))
-    totals = np.convolve(energy, np.ones(window), mode="valid")
-    start = int(np.argmax(totals)) * (DETECT_RATE // 4)
+    start = _loudest_start(audio, DETECT_RATE, length)
     return audio[start : start + length]
+
+
+def _loudest_start(audio: np.ndarray, rate: int, length: int) -> int:
+    """Start (a multiple of 0.25 s) of the ``length`` samples with the most energy."""
+    block = max(1, rate // 4)
+    blocks = audio.size // block
+    if audio.size <= length or blocks == 0:
+        return 0
+    energy = np.square(audio[: blocks * block], dtype=np.float64).reshape(blocks, block).sum(axis=1)
+    window = max(1, min(blocks, length // block))
+    totals = np.convolve(energy, np.ones(window), mode="valid")
+    return int(np.argmax(totals)) * block
 
 
 def _check_rate(sample_rate: int) -> int:

@@ -180,3 +180,21 @@ def test_the_keyed_layout_is_stable_across_library_versions() -> None:
     digest = hashlib.sha256(layout.role.tobytes() + layout.sign.astype(np.int8).tobytes())
     assert digest.hexdigest() == "b9a55a4e0b901324a8276c9d70bf3516eae2ca4b482de10ac8e00c32ee56b656"
     assert layout.cells_per_bit == 46
+
+
+def test_any_speed_detection_searches_the_loudest_minute_of_a_long_clip(
+    speech: tuple[np.ndarray, int], keyring: Keyring
+) -> None:
+    samples, rate = speech
+    # 30 s of silence, then marked speech, then 60 s of silence: the search window must
+    # land on the speech, and the reported region must be in the clip's own time.
+    silence = np.zeros(30 * rate, dtype=np.float32)
+    speech_part = np.concatenate([samples] * 4)
+    clip = embed(np.concatenate([silence, speech_part, silence, silence]), rate, PAYLOAD, keyring)
+    played, played_rate = A.replay_speed(1.04)(clip, rate, np.random.default_rng(0))
+    found = detect_any_speed(played, played_rate, keyring)
+    assert found.detected and found.payload == PAYLOAD
+    duration = len(played) / played_rate
+    speech_start = 30 / 1.04
+    assert speech_start - 3 <= found.start_seconds < found.end_seconds <= duration
+    assert found.start_seconds < speech_start + len(speech_part) / rate / 1.04
