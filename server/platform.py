@@ -94,9 +94,7 @@ class Platform:
                              max_duration_seconds=settings.enroll_max_seconds),
             clock,
         )
-        with db.transaction() as session:
-            eraser.sweep_orphans(session)  # the interval sweep (app.py) catches the younger ones
-        return cls(
+        platform = cls(
             settings=settings, db=db, master=core.master, audit=audit, vault=vault, eraser=eraser,
             signer=core.signer, tenants=core.tenants, api_keys=core.api_keys,
             consents=consents, voices=voices,
@@ -107,6 +105,8 @@ class Platform:
             data_dir_lock=DataDirLock(settings.data_dir),
             engine_uses_gpu=engine.uses_gpu,
         )
+        platform.sweep_orphaned_blobs()  # the interval sweep (app.py) catches the younger ones
+        return platform
 
     async def start_workers(self) -> None:
         """Start the synthesis worker pool and wire revocation into it."""

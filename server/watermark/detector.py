@@ -138,10 +138,10 @@ def detect_any_speed(samples: np.ndarray, sample_rate: int, keyring: Keyring) ->
     plain = detect(samples, sample_rate, keyring)
     if plain.detected:
         return plain
-    rate = _check_rate(sample_rate)
+    audio, rate = np.asarray(samples), _check_rate(sample_rate)
     length = int(SPEED_SEARCH_MAX_SECONDS * rate)
-    start = _loudest_start(np.asarray(samples), rate, length)
-    searched = detect(np.asarray(samples)[start : start + length], rate, keyring, speed_search=True)
+    start = _loudest_start(audio, rate, length)
+    searched = detect(audio[start : start + length], rate, keyring, speed_search=True)
     offset = start / rate
     return replace(
         searched,
