@@ -1,0 +1,1 @@
+"""The GPT-SoVITS text front end: normalisation, G2P, BERT features and text segmentation."""
