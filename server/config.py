@@ -7,7 +7,7 @@ passed down; nothing else in the code base reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     engine_options: dict[str, Any] = Field(
         {},
         description="Keyword options for the engine as a JSON object, e.g. a weights path.",
+    )
+    gpt_sovits_models: Path | None = Field(
+        None, description="GPT-SoVITS: the operator's official pretrained_models folder."
+    )
+    gpt_sovits_variant: Literal["v2", "v2Pro", "v2ProPlus"] | None = Field(
+        None, description="GPT-SoVITS: model generation; unset: the newest whose files are present."
+    )
+    gpt_sovits_device: str = Field("cpu", description="GPT-SoVITS: cpu, cuda or cuda:N.")
+    gpt_sovits_dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="GPT-SoVITS: compute precision of the models."
     )
     cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
     queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
@@ -93,6 +103,16 @@ class Settings(BaseSettings):
             raise ValueError("VOXGUARD_LISTEN must be host:port, e.g. 127.0.0.1:50051")
         return value
 
+    @field_validator("gpt_sovits_device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("cpu", "cuda") or (
+            value.startswith("cuda:") and value[5:].isdigit()
+        ):
+            return value
+        raise ValueError("VOXGUARD_GPT_SOVITS_DEVICE must be cpu, cuda or cuda:N (e.g. cuda:0)")
+
     @model_validator(mode="after")
     def _check_tls_pair(self) -> Settings:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
@@ -103,6 +123,22 @@ class Settings(BaseSettings):
     def load(cls, **overrides: object) -> Settings:
         """Read the environment once; keyword overrides win (used by the CLI and tests)."""
         return cls(**overrides)
+
+    @property
+    def resolved_engine_options(self) -> dict[str, Any]:
+        """Keyword options for the selected engine: its own settings, then ``engine_options``.
+
+        The GPT-SoVITS settings become ``models_dir``/``variant``/``device``/``dtype``;
+        entries of ``VOXGUARD_ENGINE_OPTIONS`` (e.g. renamed weight files) win over them.
+        """
+        options: dict[str, Any] = {}
+        if self.engine.strip().lower() == "gpt-sovits":
+            options = {"device": self.gpt_sovits_device, "dtype": self.gpt_sovits_dtype}
+            if self.gpt_sovits_models is not None:
+                options["models_dir"] = str(self.gpt_sovits_models)
+            if self.gpt_sovits_variant is not None:
+                options["variant"] = self.gpt_sovits_variant
+        return {**options, **self.engine_options}
 
     @property
     def resolved_database_url(self) -> str:

@@ -71,7 +71,7 @@ class Platform:
         """Prepare storage, schema, keys and services (no worker processes yet)."""
         core = Core.open(settings, clock=clock)
         db, vault, audit, eraser = core.db, core.vault, core.audit, core.eraser
-        engine = create_engine(settings.engine, settings.engine_options)
+        engine = create_engine(settings.engine, settings.resolved_engine_options)
         languages = frozenset(engine.supported_languages)
         encoder = SpeakerEncoder()
         transcriber = Transcriber(settings.asr_model_path) if settings.consent_verify_statement else None
@@ -114,7 +114,7 @@ class Platform:
             engine_name=self.settings.engine, uses_gpu=self.engine_uses_gpu,
             gpu_count=visible_gpus(), cpu_workers=self.settings.cpu_workers,
             watermark_key_file=self.settings.resolved_watermark_key_file,
-            engine_options=self.settings.engine_options,
+            engine_options=self.settings.resolved_engine_options,
         )
         log.info("starting %d synthesis workers (%s)", len(configs),
                  "one per GPU" if configs[0].engine_options.get("device") else "CPU")

@@ -15,9 +15,13 @@ def plan_workers(*, engine_name: str, uses_gpu: bool, gpu_count: int, cpu_worker
     """One worker per GPU for a GPU engine when GPUs exist, else ``cpu_workers`` CPU workers.
 
     Every worker gets the operator's ``engine_options``; a GPU worker also its ``device``.
+    An operator who named one device (``"device": "cuda:1"``) gets one worker on it.
     """
     options = dict(engine_options or {})
     if uses_gpu and gpu_count > 0:
+        if str(options.get("device", "")).startswith("cuda:"):
+            return [WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                                 engine_options=options)]
         return [
             WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
                          engine_options={**options, "device": f"cuda:{index}"})

@@ -42,3 +42,29 @@ def test_the_generated_operator_credential_is_long_and_kept(tmp_path: Path) -> N
     token = load_admin_token(Settings.load(data_dir=tmp_path))
     assert token.startswith("vxa_") and len(token) >= 24
     assert load_admin_token(Settings.load(data_dir=tmp_path)) == token
+
+
+def test_gpt_sovits_settings_become_engine_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXGUARD_ENGINE", "gpt-sovits")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_MODELS", "/srv/pretrained_models")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "CUDA:1")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_VARIANT", "v2Pro")
+    monkeypatch.setenv("VOXGUARD_ENGINE_OPTIONS", '{"sovits_weights": "mine.pth", "dtype": "float16"}')
+    options = Settings.load().resolved_engine_options
+    assert options == {"device": "cuda:1", "dtype": "float16", "models_dir": "/srv/pretrained_models",
+                       "variant": "v2Pro", "sovits_weights": "mine.pth"}
+
+
+def test_gpt_sovits_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "gpu0")
+    with pytest.raises(ValidationError, match="cuda:N"):
+        Settings.load()
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "cpu")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DTYPE", "float64")
+    with pytest.raises(ValidationError, match="gpt_sovits_dtype"):
+        Settings.load()
+
+
+def test_embedded_engine_ignores_gpt_sovits_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "cuda")
+    assert Settings.load().resolved_engine_options == {}

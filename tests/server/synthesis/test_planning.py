@@ -30,3 +30,9 @@ def test_operator_engine_options_reach_every_worker() -> None:
     assert [c.engine_options for c in cpu] == [options, options]
     cpu[0].engine_options["extra"] = 1
     assert cpu[1].engine_options == options  # each worker has its own copy
+
+
+def test_an_operator_named_gpu_gets_one_worker() -> None:
+    plan = plan_workers(engine_name="gpt-sovits", uses_gpu=True, gpu_count=4, cpu_workers=2,
+                        watermark_key_file=Path("k"), engine_options={"device": "cuda:2"})
+    assert [c.engine_options["device"] for c in plan] == ["cuda:2"]
