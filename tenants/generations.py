@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 
 from server.config import OUTPUT_SAMPLE_RATES
 from server.db.models import GenerationRow
+from server.engines.base import SynthesisParams, check_supported_options
 from server.db.session import Database
 from server.errors import InvalidArgument, NotFound
 from server.synthesis.records import SynthesisJob
@@ -36,19 +38,24 @@ class SynthesisOptions:
     sample_rate: int
     speed: float
     streamed: bool
+    #: Sampling options the caller set (see ``server.engines.base.SAMPLING_OPTIONS``).
+    sampling: Mapping[str, Any] = field(default_factory=dict)
 
 
 class GenerationService:
     """Turns authorised synthesis requests into jobs and keeps their records."""
 
     def __init__(self, db: Database, voices: VoiceService, audit: AuditLog, max_text_chars: int,
-                 languages: frozenset[str], clock: Callable[[], datetime]) -> None:
+                 languages: frozenset[str], clock: Callable[[], datetime], *,
+                 engine_name: str = "", engine_options: frozenset[str] = frozenset()) -> None:
         self._db = db
         self._voices = voices
         self._audit = audit
         self._max_text_chars = max_text_chars
         self._languages = languages
         self._clock = clock
+        self._engine_name = engine_name
+        self._engine_options = engine_options
 
     def begin(self, tenant_id: str, options: SynthesisOptions, deadline: float | None) -> SynthesisJob:
         """Validate, open the voice model, record the generation, and build the job."""
@@ -60,6 +67,9 @@ class GenerationService:
             raise InvalidArgument(
                 f"sample_rate_hz must be 0 or one of {', '.join(map(str, OUTPUT_SAMPLE_RATES))}"
             )
+        sampling = dict(options.sampling)
+        params = SynthesisParams(speed=speed, **sampling)  # range checks, before any record
+        check_supported_options(self._engine_name, self._engine_options, params.requested_options())
         with self._db.transaction() as session:
             voice, model = self._voices.open_model(session, tenant_id, options.voice_id)
             language = resolve_language(options.language or voice.language, self._languages)
@@ -76,7 +86,7 @@ class GenerationService:
         return SynthesisJob(
             job_id=new_id("job"), tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
             text=text, language=language, speed=speed, sample_rate=options.sample_rate or None,
-            generation_id=row.id, deadline=deadline,
+            generation_id=row.id, deadline=deadline, sampling=sampling,
         )
 
     def fail(self, generation_id: str, reason: str, delivered_seconds: float) -> None:

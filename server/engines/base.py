@@ -10,6 +10,7 @@ engine that made it, so another engine can refuse it clearly.
 from __future__ import annotations
 
 import json
+import math
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -84,18 +85,36 @@ class AudioChunk:
         return len(self.samples) / float(self.sample_rate)
 
 
+#: Sampling options a token-generating engine may honour; None means "the engine's default".
+SAMPLING_OPTIONS = ("top_k", "top_p", "temperature", "repetition_penalty", "seed", "text_split")
+TEXT_SPLIT_METHODS = ("cut0", "cut1", "cut2", "cut3", "cut4", "cut5")
+
+
 @dataclass(frozen=True)
 class SynthesisParams:
     """Per-request synthesis options.
 
     ``speed`` scales the speaking rate (1.0 = the voice's own rate, range 0.5-2.0);
     ``sample_rate`` is the output rate in Hz, or None for the engine's native rate.
+    The sampling options (:data:`SAMPLING_OPTIONS`) are None unless the caller set them;
+    an engine that cannot honour a set one refuses it (:meth:`SynthesisEngine.check_params`).
     """
 
     speed: float = 1.0
     sample_rate: int | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    temperature: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    text_split: str | None = None
+
+    def requested_options(self) -> tuple[str, ...]:
+        """Names of the sampling options the caller set."""
+        return tuple(name for name in SAMPLING_OPTIONS if getattr(self, name) is not None)
 
     def __post_init__(self) -> None:
+        _check_sampling(self)
         if not (MIN_SPEED <= float(self.speed) <= MAX_SPEED):
             raise InvalidArgument(
                 f"speed {self.speed} is out of range; use a value from {MIN_SPEED} to {MAX_SPEED}"
@@ -107,6 +126,33 @@ class SynthesisParams:
                 f"output sample rate {self.sample_rate} Hz is out of range; use "
                 f"{MIN_OUTPUT_RATE}-{MAX_OUTPUT_RATE} Hz or leave it unset for the native rate"
             )
+
+
+def _check_sampling(params: SynthesisParams) -> None:
+    """Range checks of the sampling options, with messages that say what to send."""
+    if params.top_k is not None and not 1 <= int(params.top_k) <= 100:
+        raise InvalidArgument(f"top_k {params.top_k} is out of range; use 1-100 (1 = greedy)")
+    if params.top_p is not None and not (math.isfinite(params.top_p) and 0 < params.top_p <= 1):
+        raise InvalidArgument(f"top_p {params.top_p} is out of range; use a value in (0, 1]")
+    if params.temperature is not None and not (
+        math.isfinite(params.temperature) and 0 < params.temperature <= 2
+    ):
+        raise InvalidArgument(
+            f"temperature {params.temperature} is out of range; use a value in (0, 2]"
+        )
+    if params.repetition_penalty is not None and not (
+        math.isfinite(params.repetition_penalty) and 1 <= params.repetition_penalty <= 2
+    ):
+        raise InvalidArgument(
+            f"repetition_penalty {params.repetition_penalty} is out of range; use 1.0-2.0"
+        )
+    if params.seed is not None and not 0 <= int(params.seed) < 2**63:
+        raise InvalidArgument(f"seed {params.seed} is out of range; use 0 to 2^63-1")
+    if params.text_split is not None and params.text_split not in TEXT_SPLIT_METHODS:
+        raise InvalidArgument(
+            f"text_split {params.text_split!r} is unknown; use one of "
+            + ", ".join(TEXT_SPLIT_METHODS)
+        )
 
 
 class SynthesisEngine(ABC):
@@ -121,6 +167,8 @@ class SynthesisEngine(ABC):
     #: True for engines that run on a GPU; they take a ``device`` option ("cuda:0", ...)
     #: and the platform starts one worker per GPU for them.
     uses_gpu: bool = False
+    #: The :data:`SAMPLING_OPTIONS` this engine honours; others are refused, never ignored.
+    supported_options: frozenset[str] = frozenset()
 
     @property
     @abstractmethod
@@ -149,6 +197,10 @@ class SynthesisEngine(ABC):
         model made by another engine or an incompatible version.
         """
 
+    def check_params(self, params: SynthesisParams) -> None:
+        """Refuse sampling options this engine cannot honour (rather than ignore them)."""
+        check_supported_options(self.name, self.supported_options, params.requested_options())
+
     def check_voice_model(self, voice_model: VoiceModel) -> None:
         """Refuse a voice model made by another engine or an incompatible engine version."""
         if voice_model.engine != self.name:
@@ -170,3 +222,17 @@ class SynthesisEngine(ABC):
                     "server_engine_version": self.version,
                 },
             )
+
+
+def check_supported_options(
+    engine: str, supported: frozenset[str], requested: tuple[str, ...]
+) -> None:
+    """Raise :class:`InvalidArgument` naming the options ``engine`` cannot honour."""
+    refused = [name for name in requested if name not in supported]
+    if refused:
+        honoured = ", ".join(sorted(supported)) or "none of them"
+        raise InvalidArgument(
+            f"engine {engine!r} cannot honour {', '.join(refused)}; leave "
+            f"{'it' if len(refused) == 1 else 'them'} unset (it honours: {honoured})",
+            details={"engine": engine, "unsupported_options": ",".join(refused)},
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class SynthesisJob:
     sample_rate: int | None
     generation_id: str
     deadline: float | None = None
+    #: Sampling options the caller set (``SynthesisParams`` field names), already validated.
+    sampling: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def _serve_job(conn: Connection, job: SynthesisJob, engine: Any, keyring: Any,
                cache: _VoiceCache, params_type: Any, model_type: Any) -> None:
     try:
         model = cache.get(job.voice_id, job.voice_model, model_type.from_bytes)
-        params = params_type(speed=job.speed, sample_rate=job.sample_rate)
+        params = params_type(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
         _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring, cache)
     except _JobCancelled:
         conn.send(JobFailure(job.job_id, FailureKind.CANCELLED, "the request was cancelled"))

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvoxguard/v1/synthesis.proto\x12\x0bvoxguard.v1\"\x9c\x01\n\x11SynthesizeRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12.\n\x0c\x61udio_format\x18\x04 \x01(\x0e\x32\x18.voxguard.v1.AudioFormat\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x12\r\n\x05speed\x18\x06 \x01(\x02\"\x9c\x01\n\x12SynthesizeResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12.\n\x0c\x61udio_format\x18\x02 \x01(\x0e\x32\x18.voxguard.v1.AudioFormat\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x15\n\rgeneration_id\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"p\n\x0fSynthesizeChunk\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x10\n\x08sequence\x18\x02 \x01(\x05\x12\x15\n\rgeneration_id\x18\x03 \x01(\t\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05*\xa1\x01\n\x0b\x41udioFormat\x12\x1c\n\x18\x41UDIO_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41UDIO_FORMAT_WAV\x10\x01\x12\x16\n\x12\x41UDIO_FORMAT_PCM16\x10\x02\x12\x15\n\x11\x41UDIO_FORMAT_FLAC\x10\x03\x12\x19\n\x15\x41UDIO_FORMAT_OGG_OPUS\x10\x04\x12\x14\n\x10\x41UDIO_FORMAT_MP3\x10\x05\x32\xae\x01\n\tSynthesis\x12M\n\nSynthesize\x12\x1e.voxguard.v1.SynthesizeRequest\x1a\x1f.voxguard.v1.SynthesizeResponse\x12R\n\x10SynthesizeStream\x12\x1e.voxguard.v1.SynthesizeRequest\x1a\x1c.voxguard.v1.SynthesizeChunk0\x01\x42+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvoxguard/v1/synthesis.proto\x12\x0bvoxguard.v1\"\xea\x02\n\x11SynthesizeRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12.\n\x0c\x61udio_format\x18\x04 \x01(\x0e\x32\x18.voxguard.v1.AudioFormat\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\x12\r\n\x05speed\x18\x06 \x01(\x02\x12\x12\n\x05top_k\x18\x07 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x08 \x01(\x02H\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\t \x01(\x02H\x02\x88\x01\x01\x12\x1f\n\x12repetition_penalty\x18\n \x01(\x02H\x03\x88\x01\x01\x12\x11\n\x04seed\x18\x0b \x01(\x03H\x04\x88\x01\x01\x12\x12\n\ntext_split\x18\x0c \x01(\tB\x08\n\x06_top_kB\x08\n\x06_top_pB\x0e\n\x0c_temperatureB\x15\n\x13_repetition_penaltyB\x07\n\x05_seed\"\x9c\x01\n\x12SynthesizeResponse\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12.\n\x0c\x61udio_format\x18\x02 \x01(\x0e\x32\x18.voxguard.v1.AudioFormat\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x15\n\rgeneration_id\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"p\n\x0fSynthesizeChunk\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x10\n\x08sequence\x18\x02 \x01(\x05\x12\x15\n\rgeneration_id\x18\x03 \x01(\t\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05*\xa1\x01\n\x0b\x41udioFormat\x12\x1c\n\x18\x41UDIO_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41UDIO_FORMAT_WAV\x10\x01\x12\x16\n\x12\x41UDIO_FORMAT_PCM16\x10\x02\x12\x15\n\x11\x41UDIO_FORMAT_FLAC\x10\x03\x12\x19\n\x15\x41UDIO_FORMAT_OGG_OPUS\x10\x04\x12\x14\n\x10\x41UDIO_FORMAT_MP3\x10\x05\x32\xae\x01\n\tSynthesis\x12M\n\nSynthesize\x12\x1e.voxguard.v1.SynthesizeRequest\x1a\x1f.voxguard.v1.SynthesizeResponse\x12R\n\x10SynthesizeStream\x12\x1e.voxguard.v1.SynthesizeRequest\x1a\x1c.voxguard.v1.SynthesizeChunk0\x01\x42+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,14 +32,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxguard.v1.synthesis_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.voxguard.v1P\001Z\026voxguard/v1;voxguardv1'
-  _globals['_AUDIOFORMAT']._serialized_start=477
-  _globals['_AUDIOFORMAT']._serialized_end=638
+  _globals['_AUDIOFORMAT']._serialized_start=683
+  _globals['_AUDIOFORMAT']._serialized_end=844
   _globals['_SYNTHESIZEREQUEST']._serialized_start=45
-  _globals['_SYNTHESIZEREQUEST']._serialized_end=201
-  _globals['_SYNTHESIZERESPONSE']._serialized_start=204
-  _globals['_SYNTHESIZERESPONSE']._serialized_end=360
-  _globals['_SYNTHESIZECHUNK']._serialized_start=362
-  _globals['_SYNTHESIZECHUNK']._serialized_end=474
-  _globals['_SYNTHESIS']._serialized_start=641
-  _globals['_SYNTHESIS']._serialized_end=815
+  _globals['_SYNTHESIZEREQUEST']._serialized_end=407
+  _globals['_SYNTHESIZERESPONSE']._serialized_start=410
+  _globals['_SYNTHESIZERESPONSE']._serialized_end=566
+  _globals['_SYNTHESIZECHUNK']._serialized_start=568
+  _globals['_SYNTHESIZECHUNK']._serialized_end=680
+  _globals['_SYNTHESIS']._serialized_start=847
+  _globals['_SYNTHESIS']._serialized_end=1021
 # @@protoc_insertion_point(module_scope)

@@ -21,20 +21,32 @@ AUDIO_FORMAT_OGG_OPUS: AudioFormat
 AUDIO_FORMAT_MP3: AudioFormat
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("voice_id", "text", "language", "audio_format", "sample_rate_hz", "speed")
+    __slots__ = ("voice_id", "text", "language", "audio_format", "sample_rate_hz", "speed", "top_k", "top_p", "temperature", "repetition_penalty", "seed", "text_split")
     VOICE_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     SPEED_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    REPETITION_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TEXT_SPLIT_FIELD_NUMBER: _ClassVar[int]
     voice_id: str
     text: str
     language: str
     audio_format: AudioFormat
     sample_rate_hz: int
     speed: float
-    def __init__(self, voice_id: _Optional[str] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, str]] = ..., sample_rate_hz: _Optional[int] = ..., speed: _Optional[float] = ...) -> None: ...
+    top_k: int
+    top_p: float
+    temperature: float
+    repetition_penalty: float
+    seed: int
+    text_split: str
+    def __init__(self, voice_id: _Optional[str] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, str]] = ..., sample_rate_hz: _Optional[int] = ..., speed: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., temperature: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., seed: _Optional[int] = ..., text_split: _Optional[str] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
     __slots__ = ("audio", "audio_format", "sample_rate_hz", "generation_id", "duration_seconds")

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import common_pb2 as voxguard_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voxguard/v1/voices.proto\x12\x0bvoxguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18voxguard/v1/common.proto\"R\n\x11\x45nrollmentQuality\x12\x16\n\x0espeech_seconds\x18\x01 \x01(\x01\x12\x0e\n\x06snr_db\x18\x02 \x01(\x01\x12\x15\n\rspeaker_match\x18\x03 \x01(\x01\"\xa0\x02\n\x05Voice\x12\x10\n\x08voice_id\x18\x01 \x01(\t\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.voxguard.v1.VoiceStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07quality\x18\x06 \x01(\x0b\x32\x1e.voxguard.v1.EnrollmentQuality\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x08 \x01(\t\x12.\n\ndeleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x0e\x45nrollMetadata\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"b\n\rEnrollRequest\x12/\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.voxguard.v1.EnrollMetadataH\x00\x12\x15\n\x0b\x61udio_chunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"#\n\x0fGetVoiceRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\"S\n\x11ListVoicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0finclude_deleted\x18\x03 \x01(\x08\"Q\n\x12ListVoicesResponse\x12\"\n\x06voices\x18\x01 \x03(\x0b\x32\x12.voxguard.v1.Voice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x44\x65leteVoiceRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\"g\n\x13\x44\x65leteVoiceResponse\x12!\n\x05voice\x18\x01 \x01(\x0b\x32\x12.voxguard.v1.Voice\x12-\n\x07receipt\x18\x02 \x01(\x0b\x32\x1c.voxguard.v1.DeletionReceipt*]\n\x0bVoiceStatus\x12\x1c\n\x18VOICE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12VOICE_STATUS_READY\x10\x01\x12\x18\n\x14VOICE_STATUS_DELETED\x10\x02\x32\xa3\x02\n\x06Voices\x12:\n\x06\x45nroll\x12\x1a.voxguard.v1.EnrollRequest\x1a\x12.voxguard.v1.Voice(\x01\x12<\n\x08GetVoice\x12\x1c.voxguard.v1.GetVoiceRequest\x1a\x12.voxguard.v1.Voice\x12M\n\nListVoices\x12\x1e.voxguard.v1.ListVoicesRequest\x1a\x1f.voxguard.v1.ListVoicesResponse\x12P\n\x0b\x44\x65leteVoice\x12\x1f.voxguard.v1.DeleteVoiceRequest\x1a .voxguard.v1.DeleteVoiceResponseB+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18voxguard/v1/voices.proto\x12\x0bvoxguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18voxguard/v1/common.proto\"R\n\x11\x45nrollmentQuality\x12\x16\n\x0espeech_seconds\x18\x01 \x01(\x01\x12\x0e\n\x06snr_db\x18\x02 \x01(\x01\x12\x15\n\rspeaker_match\x18\x03 \x01(\x01\"\xa0\x02\n\x05Voice\x12\x10\n\x08voice_id\x18\x01 \x01(\t\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12(\n\x06status\x18\x04 \x01(\x0e\x32\x18.voxguard.v1.VoiceStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07quality\x18\x06 \x01(\x0b\x32\x1e.voxguard.v1.EnrollmentQuality\x12\x10\n\x08language\x18\x07 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x08 \x01(\t\x12.\n\ndeleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x0e\x45nrollMetadata\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x12\n\ntranscript\x18\x04 \x01(\t\"b\n\rEnrollRequest\x12/\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.voxguard.v1.EnrollMetadataH\x00\x12\x15\n\x0b\x61udio_chunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"#\n\x0fGetVoiceRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\"S\n\x11ListVoicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0finclude_deleted\x18\x03 \x01(\x08\"Q\n\x12ListVoicesResponse\x12\"\n\x06voices\x18\x01 \x03(\x0b\x32\x12.voxguard.v1.Voice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x44\x65leteVoiceRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\"g\n\x13\x44\x65leteVoiceResponse\x12!\n\x05voice\x18\x01 \x01(\x0b\x32\x12.voxguard.v1.Voice\x12-\n\x07receipt\x18\x02 \x01(\x0b\x32\x1c.voxguard.v1.DeletionReceipt*]\n\x0bVoiceStatus\x12\x1c\n\x18VOICE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12VOICE_STATUS_READY\x10\x01\x12\x18\n\x14VOICE_STATUS_DELETED\x10\x02\x32\xa3\x02\n\x06Voices\x12:\n\x06\x45nroll\x12\x1a.voxguard.v1.EnrollRequest\x1a\x12.voxguard.v1.Voice(\x01\x12<\n\x08GetVoice\x12\x1c.voxguard.v1.GetVoiceRequest\x1a\x12.voxguard.v1.Voice\x12M\n\nListVoices\x12\x1e.voxguard.v1.ListVoicesRequest\x1a\x1f.voxguard.v1.ListVoicesResponse\x12P\n\x0b\x44\x65leteVoice\x12\x1f.voxguard.v1.DeleteVoiceRequest\x1a .voxguard.v1.DeleteVoiceResponseB+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxguard.v1.voices_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.voxguard.v1P\001Z\026voxguard/v1;voxguardv1'
-  _globals['_VOICESTATUS']._serialized_start=1003
-  _globals['_VOICESTATUS']._serialized_end=1096
+  _globals['_VOICESTATUS']._serialized_start=1023
+  _globals['_VOICESTATUS']._serialized_end=1116
   _globals['_ENROLLMENTQUALITY']._serialized_start=100
   _globals['_ENROLLMENTQUALITY']._serialized_end=182
   _globals['_VOICE']._serialized_start=185
   _globals['_VOICE']._serialized_end=473
   _globals['_ENROLLMETADATA']._serialized_start=475
-  _globals['_ENROLLMETADATA']._serialized_end=551
-  _globals['_ENROLLREQUEST']._serialized_start=553
-  _globals['_ENROLLREQUEST']._serialized_end=651
-  _globals['_GETVOICEREQUEST']._serialized_start=653
-  _globals['_GETVOICEREQUEST']._serialized_end=688
-  _globals['_LISTVOICESREQUEST']._serialized_start=690
-  _globals['_LISTVOICESREQUEST']._serialized_end=773
-  _globals['_LISTVOICESRESPONSE']._serialized_start=775
-  _globals['_LISTVOICESRESPONSE']._serialized_end=856
-  _globals['_DELETEVOICEREQUEST']._serialized_start=858
-  _globals['_DELETEVOICEREQUEST']._serialized_end=896
-  _globals['_DELETEVOICERESPONSE']._serialized_start=898
-  _globals['_DELETEVOICERESPONSE']._serialized_end=1001
-  _globals['_VOICES']._serialized_start=1099
-  _globals['_VOICES']._serialized_end=1390
+  _globals['_ENROLLMETADATA']._serialized_end=571
+  _globals['_ENROLLREQUEST']._serialized_start=573
+  _globals['_ENROLLREQUEST']._serialized_end=671
+  _globals['_GETVOICEREQUEST']._serialized_start=673
+  _globals['_GETVOICEREQUEST']._serialized_end=708
+  _globals['_LISTVOICESREQUEST']._serialized_start=710
+  _globals['_LISTVOICESREQUEST']._serialized_end=793
+  _globals['_LISTVOICESRESPONSE']._serialized_start=795
+  _globals['_LISTVOICESRESPONSE']._serialized_end=876
+  _globals['_DELETEVOICEREQUEST']._serialized_start=878
+  _globals['_DELETEVOICEREQUEST']._serialized_end=916
+  _globals['_DELETEVOICERESPONSE']._serialized_start=918
+  _globals['_DELETEVOICERESPONSE']._serialized_end=1021
+  _globals['_VOICES']._serialized_start=1119
+  _globals['_VOICES']._serialized_end=1410
 # @@protoc_insertion_point(module_scope)

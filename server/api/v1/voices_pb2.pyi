@@ -53,14 +53,16 @@ class Voice(_message.Message):
     def __init__(self, voice_id: _Optional[str] = ..., consent_id: _Optional[str] = ..., display_name: _Optional[str] = ..., status: _Optional[_Union[VoiceStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quality: _Optional[_Union[EnrollmentQuality, _Mapping]] = ..., language: _Optional[str] = ..., engine: _Optional[str] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EnrollMetadata(_message.Message):
-    __slots__ = ("consent_id", "display_name", "language")
+    __slots__ = ("consent_id", "display_name", "language", "transcript")
     CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     consent_id: str
     display_name: str
     language: str
-    def __init__(self, consent_id: _Optional[str] = ..., display_name: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    transcript: str
+    def __init__(self, consent_id: _Optional[str] = ..., display_name: _Optional[str] = ..., language: _Optional[str] = ..., transcript: _Optional[str] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("metadata", "audio_chunk")

@@ -72,6 +72,7 @@ class EmbeddedEngine(SynthesisEngine):
         """Validate everything up front, then return an iterator of one chunk per sentence."""
         self.check_voice_model(voice_model)
         params = params or SynthesisParams()
+        self.check_params(params)
         code = base_language(language)
         try:
             espeak_voice(code)

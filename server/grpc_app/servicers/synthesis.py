@@ -70,7 +70,7 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
         options = SynthesisOptions(voice_id=request.voice_id, text=request.text,
                                    language=request.language, audio_format=fmt,
                                    sample_rate=request.sample_rate_hz, speed=request.speed,
-                                   streamed=streamed)
+                                   streamed=streamed, sampling=sampling_options(request))
         job = await to_thread(self._p.generations.begin, caller_tenant(), options, deadline)
         samples = 0
         rate = 0
@@ -85,6 +85,18 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             raise
         if streamed:
             await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
+
+
+def sampling_options(request: pb.SynthesizeRequest) -> dict[str, object]:
+    """The optional sampling fields the caller set, by ``SynthesisParams`` name."""
+    options: dict[str, object] = {
+        name: getattr(request, name)
+        for name in ("top_k", "top_p", "temperature", "repetition_penalty", "seed")
+        if request.HasField(name)
+    }
+    if request.text_split:
+        options["text_split"] = request.text_split.strip().lower()
+    return options
 
 
 def _format(value: int) -> AudioFormat:

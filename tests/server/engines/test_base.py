@@ -60,3 +60,25 @@ def test_default_engine_is_embedded() -> None:
     engine = create_engine()
     assert isinstance(engine, SynthesisEngine)
     assert engine.name == "embedded"
+
+
+def test_sampling_options_are_range_checked_and_listed() -> None:
+    from server.engines.base import SynthesisParams
+
+    params = SynthesisParams(top_k=1, top_p=0.9, temperature=0.7, repetition_penalty=1.35, seed=3,
+                             text_split="cut0")
+    assert params.requested_options() == ("top_k", "top_p", "temperature", "repetition_penalty",
+                                           "seed", "text_split")
+    assert SynthesisParams().requested_options() == ()
+    for bad in ({"top_k": 101}, {"top_p": 0.0}, {"temperature": float("nan")},
+                {"repetition_penalty": 0.9}, {"seed": -1}, {"text_split": "sentences"}):
+        with pytest.raises(InvalidArgument):
+            SynthesisParams(**bad)
+
+
+def test_an_engine_refuses_options_it_cannot_honour() -> None:
+    from server.engines.base import SynthesisParams, check_supported_options
+
+    check_supported_options("x", frozenset({"seed"}), SynthesisParams(seed=1).requested_options())
+    with pytest.raises(InvalidArgument, match="cannot honour top_k; leave it unset"):
+        check_supported_options("x", frozenset({"seed"}), ("top_k",))

@@ -91,6 +91,14 @@ def test_mixed_chinese_and_english_in_a_chinese_region_tag(enrolled: EnrolledVoi
         ({"sample_rate_hz": 12345}, "sample_rate_hz"),
         ({"audio_format": 42}, "audio_format"),
         ({"language": "xx"}, "language"),
+        ({"top_k": 0}, "top_k 0 is out of range"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"repetition_penalty": 5.0}, "repetition_penalty"),
+        ({"text_split": "cut9"}, "text_split 'cut9' is unknown"),
+        # valid values the embedded engine cannot honour are refused, not ignored
+        ({"top_k": 5, "seed": 7}, "engine 'embedded' cannot honour top_k, seed"),
+        ({"text_split": "cut5"}, "cannot honour text_split"),
     ],
 )
 def test_bad_requests_are_invalid(enrolled: EnrolledVoice, changes: dict, expected: str) -> None:
