@@ -11,13 +11,13 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from server.config import OUTPUT_SAMPLE_RATES
 from server.db.models import GenerationRow
-from server.engines.base import SynthesisParams, check_supported_options
 from server.db.session import Database
+from server.engines.base import SynthesisParams, check_supported_options
 from server.errors import InvalidArgument, NotFound
 from server.synthesis.records import SynthesisJob
 from server.text import resolve_language, validate_text
