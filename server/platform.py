@@ -23,6 +23,7 @@ from server.crypto.keyfile import create_key_file, read_key_file
 from server.crypto.master import MasterKeyring
 from server.crypto.receipts import ReceiptSigner
 from server.db.session import Database
+from server.engines.base import EnrollmentHints, SynthesisEngine, VoiceModel
 from server.engines.registry import create_engine
 from server.errors import InvalidArgument
 from server.speech.asr import Transcriber
@@ -89,7 +90,7 @@ class Platform:
             db, vault, audit, eraser, consents,
             SpeakerVerifier(encoder, DEFAULT_THRESHOLD if settings.speaker_match_threshold is None
                             else settings.speaker_match_threshold),
-            lambda audio: _enroll(engine, audio), languages,
+            lambda audio, hints: _enroll(engine, audio, hints), languages,
             EnrollmentLimits(min_speech_seconds=settings.enroll_min_speech_seconds,
                              max_duration_seconds=settings.enroll_max_seconds),
             clock,
@@ -144,8 +145,8 @@ class Platform:
         self.data_dir_lock.release()
 
 
-def _enroll(engine: object, audio: Audio) -> object:
-    return engine.enroll(audio.samples, audio.sample_rate)  # type: ignore[attr-defined]
+def _enroll(engine: SynthesisEngine, audio: Audio, hints: EnrollmentHints) -> VoiceModel:
+    return engine.enroll(audio.samples, audio.sample_rate, hints)
 
 
 def load_watermark_keyring(settings: Settings) -> Keyring:

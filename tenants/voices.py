@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from server.audio import Audio
 from server.db.models import ConsentRow, VoiceRow
 from server.db.session import Database
-from server.engines.base import VoiceModel
+from server.engines.base import EnrollmentHints, VoiceModel
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
 from server.speech.checks import EnrollmentLimits, check_enrollment_audio
 from server.speech.quality import analyze_speech
@@ -29,12 +29,17 @@ from tenants.vault import Vault
 PURPOSE_MODEL = "voice-model"
 
 
+#: Longest enrollment transcript accepted (about five minutes of speech).
+MAX_TRANSCRIPT_CHARS = 5_000
+
+
 class VoiceService:
     """Tenant-scoped voice operations."""
 
     def __init__(self, db: Database, vault: Vault, audit: AuditLog, eraser: Eraser,
                  consents: ConsentService, verifier: SpeakerVerifier,
-                 enroll_engine: Callable[[Audio], VoiceModel], languages: frozenset[str],
+                 enroll_engine: Callable[[Audio, EnrollmentHints], VoiceModel],
+                 languages: frozenset[str],
                  limits: EnrollmentLimits, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._vault = vault
@@ -48,7 +53,7 @@ class VoiceService:
         self._clock = clock
 
     def check_request(self, tenant_id: str, consent_id: str, display_name: str,
-                      language: str) -> tuple[str, str]:
+                      language: str, transcript: str = "") -> tuple[str, str]:
         """Validate the metadata and consent before any audio is read.
 
         Returns the cleaned display name and language.
@@ -56,15 +61,25 @@ class VoiceService:
         name = display_name.strip()
         if not 1 <= len(name) <= 100:
             raise InvalidArgument("display_name must be 1-100 characters")
+        if len(transcript.strip()) > MAX_TRANSCRIPT_CHARS:
+            raise InvalidArgument(
+                f"transcript is longer than {MAX_TRANSCRIPT_CHARS:,} characters; send what the "
+                "enrollment audio says, or leave it empty"
+            )
         language = resolve_language(language or "en", self._languages)
         with self._db.transaction(write=False) as session:
             self._usable_consent(session, tenant_id, consent_id)
         return name, language
 
     def enroll(self, tenant_id: str, consent_id: str, display_name: str, language: str,
-               audio: Audio) -> Voice:
-        """Check audio and speaker against the consent, build the model, seal and store it."""
-        name, language = self.check_request(tenant_id, consent_id, display_name, language)
+               audio: Audio, transcript: str = "") -> Voice:
+        """Check audio and speaker against the consent, build the model, seal and store it.
+
+        ``transcript`` (optional) is what the audio says; engines that need one get it.
+        """
+        name, language = self.check_request(tenant_id, consent_id, display_name, language,
+                                            transcript)
+        transcript = transcript.strip()
         quality = analyze_speech(audio)
         check_enrollment_audio(quality, self.limits)
         with self._db.transaction(write=False) as session:
@@ -81,7 +96,9 @@ class VoiceService:
                 "voice of the person who recorded the consent",
                 details={"speaker_match": round(match.score, 4), "threshold": match.threshold},
             )
-        model = self._enroll_engine(audio)
+        model = self._enroll_engine(
+            audio, EnrollmentHints(language=language, transcript=transcript or None)
+        )
         voice_id = new_id("voice")
         with self._db.transaction() as session:
             # Locked until commit, so a concurrent revocation either sees this voice or

@@ -72,6 +72,19 @@ class VoiceModel:
 
 
 @dataclass(frozen=True)
+class EnrollmentHints:
+    """What the caller said about enrollment audio, beyond the samples.
+
+    ``language`` is the voice's resolved language code; ``transcript`` is what the audio
+    says, when the caller sent it (engines that prompt with a transcribed reference clip use
+    it instead of speech recognition). Engines that need neither ignore them.
+    """
+
+    language: str = "en"
+    transcript: str | None = None
+
+
+@dataclass(frozen=True)
 class AudioChunk:
     """One synthesised piece of speech: mono float32 samples and the text they speak."""
 
@@ -176,7 +189,9 @@ class SynthesisEngine(ABC):
         """Base language codes this engine can speak (e.g. ``("en", "cmn", ...)``)."""
 
     @abstractmethod
-    def enroll(self, samples: np.ndarray, sample_rate: int) -> VoiceModel:
+    def enroll(
+        self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints | None = None
+    ) -> VoiceModel:
         """Build a voice model from enrollment audio (mono float32 samples at ``sample_rate``).
 
         Raises :class:`server.errors.InvalidAudio` for audio that cannot be used.

@@ -15,7 +15,13 @@ import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from server.audio import resample
-from server.engines.base import AudioChunk, SynthesisEngine, SynthesisParams, VoiceModel
+from server.engines.base import (
+    AudioChunk,
+    EnrollmentHints,
+    SynthesisEngine,
+    SynthesisParams,
+    VoiceModel,
+)
 from server.engines.embedded.base_voice import espeak_voice, render
 from server.engines.embedded.convert import ConversionSettings, convert
 from server.engines.embedded.enroll import enroll_profile
@@ -57,8 +63,13 @@ class EmbeddedEngine(SynthesisEngine):
         names.update({"en", "cmn"})
         return tuple(sorted(names))
 
-    def enroll(self, samples: np.ndarray, sample_rate: int) -> VoiceModel:
-        """Learn the speaker profile from enrollment audio (see ``enroll.MIN_ENROLL_SECONDS``)."""
+    def enroll(
+        self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints | None = None
+    ) -> VoiceModel:
+        """Learn the speaker profile from enrollment audio (see ``enroll.MIN_ENROLL_SECONDS``).
+
+        The profile needs no transcript: ``hints`` are accepted and not used.
+        """
         profile = enroll_profile(samples, sample_rate)
         return VoiceModel(engine=self.name, engine_version=self.version, data=profile.to_bytes())
 

@@ -30,12 +30,12 @@ class VoicesServicer(voices_pb2_grpc.VoicesServicer):
             raise InvalidArgument("the first Enroll message must carry metadata")
         meta = first.metadata
         await to_thread(self._p.voices.check_request, tenant_id, meta.consent_id,
-                        meta.display_name, meta.language)
+                        meta.display_name, meta.language, meta.transcript)
         data = await self._read_audio(request_iterator)
         audio = await to_thread(decode_audio, data,
                                 max_seconds=self._p.voices.limits.max_duration_seconds)
         voice = await to_thread(self._p.voices.enroll, tenant_id, meta.consent_id,
-                                meta.display_name, meta.language, audio)
+                                meta.display_name, meta.language, audio, meta.transcript)
         return convert.voice_to_proto(voice)
 
     async def _read_audio(self, request_iterator: AsyncIterator[pb.EnrollRequest]) -> bytes:

@@ -128,12 +128,14 @@ def fixture_audio(name: str) -> bytes:
 
 
 def enroll_messages(consent_id: str, audio: bytes, *, name: str = "Test voice",
-                    language: str = "en", chunk: int = 64 * 1024) -> Iterator[object]:
+                    language: str = "en", chunk: int = 64 * 1024,
+                    transcript: str = "") -> Iterator[object]:
     """An Enroll request stream: metadata, then the audio in chunks."""
     from server.api.v1 import voices_pb2
 
     yield voices_pb2.EnrollRequest(
-        metadata=voices_pb2.EnrollMetadata(consent_id=consent_id, display_name=name, language=language)
+        metadata=voices_pb2.EnrollMetadata(consent_id=consent_id, display_name=name, language=language,
+                                           transcript=transcript)
     )
     for start in range(0, len(audio), chunk):
         yield voices_pb2.EnrollRequest(audio_chunk=audio[start:start + chunk])

@@ -91,6 +91,10 @@ def test_stream_shape_and_metadata_are_checked(tenant: tuple[str, Clients]) -> N
     assert _enroll_error(clients, bad_language).code() == grpc.StatusCode.INVALID_ARGUMENT
     empty_name = enroll_messages(consent_id, b"x", name=" ")
     assert "display_name" in _enroll_error(clients, empty_name).details()
+    long_transcript = enroll_messages(consent_id, b"x", transcript="word " * 1001)
+    error = _enroll_error(clients, long_transcript)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "transcript is longer than 5,000 characters" in error.details()
 
 
 def test_short_and_garbage_enrollment_audio_is_invalid(tenant: tuple[str, Clients]) -> None:
