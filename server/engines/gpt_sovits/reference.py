@@ -100,7 +100,7 @@ def choose_clip(samples16k: np.ndarray, *, from_start: bool = False) -> ClipChoi
 
 def _pause_centres(flags: np.ndarray) -> list[int]:
     """Frame indices in the middle of every pause long enough to cut at (and both ends)."""
-    min_pause = int(round(MIN_PAUSE_SECONDS / _FRAME_SECONDS))
+    min_pause = round(MIN_PAUSE_SECONDS / _FRAME_SECONDS)
     cuts: list[int] = []
     run_start: int | None = None
     padded = np.concatenate([[False], flags, [True]])  # a pause at the end closes there
@@ -155,7 +155,7 @@ def locate_in_transcript(recognised: str, transcript: str) -> str | None:
     n = len(spoken)
     best: tuple[float, int, int] = (0.0, 0, 0)
     for size in sorted({max(1, n - n // 5), n, n + n // 5 + 1}):
-        for first in range(0, max(1, len(keys) - size + 1)):
+        for first in range(max(1, len(keys) - size + 1)):
             window = keys[first : first + size]
             ratio = difflib.SequenceMatcher(a=spoken, b=window, autojunk=False).ratio()
             if ratio > best[0]:
