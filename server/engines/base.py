@@ -212,6 +212,9 @@ class SynthesisEngine(ABC):
         model made by another engine or an incompatible version.
         """
 
+    def prepare(self) -> None:
+        """Load everything a first request would otherwise wait for (workers call this once)."""
+
     def check_params(self, params: SynthesisParams) -> None:
         """Refuse sampling options this engine cannot honour (rather than ignore them)."""
         check_supported_options(self.name, self.supported_options, params.requested_options())

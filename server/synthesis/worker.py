@@ -87,6 +87,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     from server.watermark import Keyring
 
     engine = create_engine(config.engine_name, config.engine_options)
+    engine.prepare()
     keyring = Keyring.load(config.watermark_key_file)
     cache = _VoiceCache(config.cache_size)
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version))
