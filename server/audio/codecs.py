@@ -91,6 +91,10 @@ def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
             if not streams:
                 raise InvalidAudio("the file has no audio stream")
             stream = streams[0]
+            if stream.codec_context is None:  # FFmpeg found no decoder for this stream
+                raise InvalidAudio(
+                    "audio uses an unknown or malformed encoding; send PCM WAV, FLAC, Ogg or MP3"
+                )
             rate = int(stream.codec_context.sample_rate or 0)
             _check_stream(rate, int(stream.codec_context.channels or 1))
             allowed = int(limit * rate)
@@ -107,7 +111,7 @@ def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
                 parts.append(out.to_ndarray().reshape(-1))
     except InvalidAudio:
         raise
-    except (av.error.FFmpegError, ValueError, OSError, IndexError) as exc:
+    except Exception as exc:  # untrusted bytes: any decoder failure means bad input
         raise InvalidAudio(
             "audio could not be decoded; send a complete WAV, FLAC, Ogg or MP3 file"
         ) from exc

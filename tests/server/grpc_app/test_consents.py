@@ -146,3 +146,16 @@ def test_revocation_returns_a_receipt_signed_by_the_server(tenant: tuple[str, Cl
     tampered[-3] ^= 1
     with pytest.raises(InvalidReceipt):
         verify_receipt(SignedReceipt(bytes(tampered), reply.receipt.signature), signer.public_key)
+
+
+def test_malformed_wav_recordings_are_invalid(tenant: tuple[str, Clients]) -> None:
+    """Five WAV variants that libsndfile refuses once crashed the fallback decoder (INTERNAL)."""
+    from pathlib import Path
+
+    _, clients = tenant
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "audio_corpus"
+    consent = _start(clients)
+    for path in sorted(corpus.glob("*.wav")):
+        with pytest.raises(grpc.RpcError) as caught:
+            _record(clients, consent.consent_id, path.read_bytes())
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, path.name

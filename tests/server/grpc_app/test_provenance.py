@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import av
 import grpc
@@ -80,7 +81,10 @@ def test_real_unmarked_speech_is_not_detected(enrolled: EnrolledVoice) -> None:
     assert not reply.detected and reply.generation_id == ""
 
 
-@pytest.mark.parametrize("audio", [b"", b"not audio" * 100])
+MALFORMED = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "audio_corpus").glob("*.wav"))
+
+
+@pytest.mark.parametrize("audio", [b"", b"not audio" * 100] + [p.read_bytes() for p in MALFORMED])
 def test_undecodable_input_is_invalid(enrolled: EnrolledVoice, audio: bytes) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         enrolled.clients.provenance.DetectWatermark(pb.DetectWatermarkRequest(audio=audio),

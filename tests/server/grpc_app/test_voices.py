@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -104,6 +105,10 @@ def test_short_and_garbage_enrollment_audio_is_invalid(tenant: tuple[str, Client
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "20" in error.details()
     error = _enroll_error(clients, enroll_messages(consent_id, b"RIFF....WAVEfmt " + b"\x07" * 5000))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "audio_corpus"
+    for path in sorted(corpus.glob("*.wav")):
+        error = _enroll_error(clients, enroll_messages(consent_id, path.read_bytes()))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, path.name
 
 
 def test_over_five_minutes_is_refused(tenant: tuple[str, Clients]) -> None:
