@@ -25,6 +25,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Keys, blobs and the SQLite file.")
     listen: str = Field("127.0.0.1:50051", description="gRPC listen address host:port.")
+    listen_reuse_port: bool = Field(
+        False,
+        description="Share the listen port with other processes (SO_REUSEPORT); off: a taken "
+        "address stops the server at start.",
+    )
     admin_token: SecretStr | None = Field(
         None, description="Operator credential; generated into data_dir/admin.token if unset."
     )

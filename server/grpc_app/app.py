@@ -26,6 +26,7 @@ from server.api.v1 import (
     voices_pb2_grpc,
 )
 from server.config import Settings
+from server.errors import FailedPrecondition
 from server.grpc_app.interceptors import Authenticator, TokenBucket, VoxguardInterceptor
 from server.grpc_app.servicers.consents import ConsentsServicer
 from server.grpc_app.servicers.provenance import ProvenanceServicer
@@ -81,6 +82,10 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
         options=[
             ("grpc.max_receive_message_length", settings.max_request_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            # gRPC turns SO_REUSEPORT on by default, so a second server on a taken address
+            # would start and silently take part of the traffic. Only an operator who asks
+            # for port sharing gets it.
+            ("grpc.so_reuseport", 1 if settings.listen_reuse_port else 0),
         ],
     )
     tenant_admin_pb2_grpc.add_TenantAdminServicer_to_server(TenantAdminServicer(platform), server)
@@ -91,7 +96,11 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = _bind(server, settings)
+    try:
+        port = _bind(server, settings)
+    except FailedPrecondition:
+        await platform.close()
+        raise
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -101,15 +110,23 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
 
 
 def _bind(server: grpc.aio.Server, settings: Settings) -> int:
-    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
-        credentials = grpc.ssl_server_credentials(
-            [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())]
-        )
-        port = server.add_secure_port(settings.listen, credentials)
-    else:
-        port = server.add_insecure_port(settings.listen)
+    """Bind the listen address; a taken or unusable address is one clear error."""
+    try:
+        if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())]
+            )
+            port = server.add_secure_port(settings.listen, credentials)
+        else:
+            port = server.add_insecure_port(settings.listen)
+    except RuntimeError:  # grpcio raises instead of returning 0 on some bind failures
+        port = 0
     if port == 0:
-        raise RuntimeError(f"could not listen on {settings.listen}")
+        raise FailedPrecondition(
+            f"cannot listen on {settings.listen}: the address is in use or not available here; "
+            "stop the other server or set VOXGUARD_LISTEN to a free address (port sharing "
+            "needs VOXGUARD_LISTEN_REUSE_PORT=true)"
+        )
     return port
 
 
