@@ -21,7 +21,13 @@ from typing import Any
 
 import grpc
 
-from server.errors import PermissionDenied, ResourceExhausted, Unauthenticated, VoxguardError
+from server.errors import (
+    InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    VoxguardError,
+)
 from server.grpc_app.errors import status_for, trailing_metadata
 from tenants.records import Principal, Scope
 
@@ -129,21 +135,55 @@ async def _abort(context: grpc.aio.ServicerContext, error: BaseException) -> Non
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; the incident was logged")
 
 
+def _parser(handler: grpc.RpcMethodHandler) -> Callable[[bytes], Any]:
+    """Deserialise request bytes inside the RPC, so malformed bytes become INVALID_ARGUMENT.
+
+    Left to gRPC, a bad message ends as UNKNOWN with the parser's internals in the message.
+    """
+    deserialize = handler.request_deserializer
+    message = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    name = message.full_name if message is not None else "request"
+
+    def parse(raw: bytes) -> Any:
+        if deserialize is None:
+            return raw
+        try:
+            return deserialize(raw)
+        except Exception as exc:  # DecodeError, RuntimeWarning-as-error, ...: all bad input
+            raise InvalidArgument(
+                f"the request is not a valid {name} message; build it with stubs generated "
+                "from protos/voxguard/v1"
+            ) from exc
+
+    return parse
+
+
+async def _parsed_stream(requests: AsyncIterator[bytes], parse: Callable[[bytes], Any]) -> AsyncIterator[Any]:
+    async for raw in requests:
+        yield parse(raw)
+
+
 def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principal]]) -> grpc.RpcMethodHandler:
+    parse = _parser(handler)
+    streaming_request = bool(handler.stream_unary or handler.stream_stream)
+
+    def request_of(raw: Any) -> Any:
+        return _parsed_stream(raw, parse) if streaming_request else parse(raw)
+
     if handler.unary_unary or handler.stream_unary:
         behavior = handler.unary_unary or handler.stream_unary
 
         async def unary_response(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
                 CURRENT_PRINCIPAL.set(await admit())
-                return await behavior(request, context)
+                return await behavior(request_of(request), context)
             except (VoxguardError, Exception) as error:
                 if isinstance(error, asyncio.CancelledError) or _is_abort(error):
                     raise
                 await _abort(context, error)
 
         factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return factory(unary_response, request_deserializer=handler.request_deserializer,
+        return factory(unary_response, request_deserializer=None,
                        response_serializer=handler.response_serializer)
 
     behavior = handler.unary_stream or handler.stream_stream
@@ -151,7 +191,7 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
     async def stream_response(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
             CURRENT_PRINCIPAL.set(await admit())
-            async for item in behavior(request, context):
+            async for item in behavior(request_of(request), context):
                 yield item
         except (VoxguardError, Exception) as error:
             if isinstance(error, asyncio.CancelledError) or _is_abort(error):
@@ -159,7 +199,7 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
             await _abort(context, error)
 
     factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
-    return factory(stream_response, request_deserializer=handler.request_deserializer,
+    return factory(stream_response, request_deserializer=None,
                    response_serializer=handler.response_serializer)
 
 

@@ -1,0 +1,52 @@
+"""Bytes that are not the expected protobuf message answer INVALID_ARGUMENT, plainly."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from tests.server.grpc_app.conftest import Clients, EnrolledVoice
+
+# Field 1 announced as a 1,000-byte string, then the message ends: a truncated message.
+TRUNCATED = b"\x0a\xe8\x07abc"
+# An invalid wire type (7) in the first tag.
+BAD_WIRE_TYPE = b"\x0f\x01\x02"
+
+
+@pytest.mark.parametrize("raw", [TRUNCATED, BAD_WIRE_TYPE])
+@pytest.mark.parametrize("method", [
+    "/voxguard.v1.Voices/GetVoice",
+    "/voxguard.v1.Consents/ListConsents",
+    "/voxguard.v1.Provenance/DetectWatermark",
+])
+def test_unary_methods(enrolled: EnrolledVoice, method: str, raw: bytes) -> None:
+    call = enrolled.clients.channel.unary_unary(method)  # bytes in, bytes out
+    with pytest.raises(grpc.RpcError) as caught:
+        call(raw, metadata=enrolled.clients.metadata, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = caught.value.details()
+    assert "not a valid voxguard.v1." in details
+    assert "DecodeError" not in details and "Unexpected" not in details
+
+
+def test_server_streaming_method(enrolled: EnrolledVoice) -> None:
+    call = enrolled.clients.channel.unary_stream("/voxguard.v1.Synthesis/SynthesizeStream")
+    with pytest.raises(grpc.RpcError) as caught:
+        list(call(TRUNCATED, metadata=enrolled.clients.metadata, timeout=30))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid voxguard.v1.SynthesizeRequest message" in caught.value.details()
+
+
+def test_client_streaming_enroll(enrolled: EnrolledVoice) -> None:
+    call = enrolled.clients.channel.stream_unary("/voxguard.v1.Voices/Enroll")
+    with pytest.raises(grpc.RpcError) as caught:
+        call(iter([TRUNCATED]), metadata=enrolled.clients.metadata, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid voxguard.v1.EnrollRequest message" in caught.value.details()
+
+
+def test_credentials_are_checked_before_the_bytes(operator: Clients) -> None:
+    call = operator.channel.unary_unary("/voxguard.v1.Voices/GetVoice")
+    with pytest.raises(grpc.RpcError) as caught:
+        call(TRUNCATED, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
