@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from server.errors import (
     InvalidArgument,
@@ -28,6 +29,7 @@ from server.errors import (
     Unauthenticated,
     VoxguardError,
 )
+from server.grpc_app.bounds import check_identifier_bounds
 from server.grpc_app.errors import status_for, trailing_metadata
 from tenants.records import Principal, Scope
 
@@ -148,12 +150,15 @@ def _parser(handler: grpc.RpcMethodHandler) -> Callable[[bytes], Any]:
         if deserialize is None:
             return raw
         try:
-            return deserialize(raw)
+            request = deserialize(raw)
         except Exception as exc:  # DecodeError, RuntimeWarning-as-error, ...: all bad input
             raise InvalidArgument(
                 f"the request is not a valid {name} message; build it with stubs generated "
                 "from protos/voxguard/v1"
             ) from exc
+        if isinstance(request, Message):
+            check_identifier_bounds(request)
+        return request
 
     return parse
 

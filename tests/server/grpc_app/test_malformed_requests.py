@@ -50,3 +50,20 @@ def test_credentials_are_checked_before_the_bytes(operator: Clients) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         call(TRUNCATED, timeout=30)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_huge_id_is_refused_without_being_echoed(enrolled: EnrolledVoice) -> None:
+    from server.api.v1 import synthesis_pb2, voices_pb2
+
+    huge = "v" * 100_000
+    clients = enrolled.clients
+    for call, request in [
+        (clients.voices.GetVoice, voices_pb2.GetVoiceRequest(voice_id=huge)),
+        (clients.synthesis.Synthesize, synthesis_pb2.SynthesizeRequest(voice_id=huge, text="Hi.")),
+        (clients.voices.ListVoices, voices_pb2.ListVoicesRequest(page_token=huge)),
+    ]:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(request, metadata=clients.metadata, timeout=30)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        details = caught.value.details()
+        assert "longer than" in details and "vvvvvvvvvv" not in details and len(details) < 200
