@@ -25,10 +25,12 @@ from server.storage.files import make_private_dirs
 from tenants.api_keys import ApiKeyService
 from tenants.audit import AuditLog
 from tenants.erasure import Eraser
+from tenants.pagination import PageTokens
 from tenants.tenants import TenantService
 from tenants.vault import Vault
 
 API_KEY_HASHING_SECRET = "api-key-hashing"
+PAGE_TOKEN_SECRET = "page-tokens"
 RECEIPT_KEY_FILE = "receipts.key"
 
 
@@ -51,6 +53,7 @@ class Core:
     eraser: Eraser
     tenants: TenantService
     api_keys: ApiKeyService
+    page_tokens: PageTokens
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Core:
@@ -64,10 +67,12 @@ class Core:
         audit = AuditLog(clock)
         signer = ReceiptSigner.load_or_create(settings.data_dir / RECEIPT_KEY_FILE, clock=clock)
         eraser = Eraser(vault, audit, signer, clock, db.discard_freed_pages)
+        page_tokens = PageTokens(server_secret(db, master, PAGE_TOKEN_SECRET, clock))
         return cls(
             settings=settings, db=db, master=master, keys=keys, vault=vault, audit=audit,
             signer=signer, eraser=eraser,
-            tenants=TenantService(db, vault, audit, eraser, clock),
+            tenants=TenantService(db, vault, audit, eraser, clock, page_tokens=page_tokens),
+            page_tokens=page_tokens,
             api_keys=ApiKeyService(db, server_secret(db, master, API_KEY_HASHING_SECRET, clock),
                                    audit, clock),
         )

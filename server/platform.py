@@ -85,6 +85,7 @@ class Platform:
                 limits=ConsentLimits(),
             ),
             clock,
+            page_tokens=core.page_tokens,
         )
         voices = VoiceService(
             db, vault, audit, eraser, consents,
@@ -94,6 +95,7 @@ class Platform:
             EnrollmentLimits(min_speech_seconds=settings.enroll_min_speech_seconds,
                              max_duration_seconds=settings.enroll_max_seconds),
             clock,
+            page_tokens=core.page_tokens,
         )
         platform = cls(
             settings=settings, db=db, master=core.master, audit=audit, vault=vault, eraser=eraser,

@@ -30,7 +30,7 @@ from server.speech.statement import build_statement, check_statement, make_one_t
 from tenants.audit import AuditLog
 from tenants.erasure import Eraser, ErasurePlan
 from tenants.ids import new_id
-from tenants.pagination import paginate
+from tenants.pagination import PageTokens, paginate
 from tenants.records import Consent, ConsentStatus, Deletion, Page, Purpose
 from tenants.tenants import live_tenant
 from tenants.vault import Vault
@@ -55,8 +55,10 @@ class ConsentService:
 
     def __init__(self, db: Database, vault: Vault, audit: AuditLog, eraser: Eraser,
                  encoder: SpeakerEncoder, transcribe: Callable[[Audio], str] | None,
-                 policy: ConsentPolicy, clock: Callable[[], datetime]) -> None:
+                 policy: ConsentPolicy, clock: Callable[[], datetime], *,
+                 page_tokens: PageTokens | None = None) -> None:
         self._db = db
+        self._page_tokens = page_tokens or PageTokens.ephemeral()
         self._vault = vault
         self._audit = audit
         self._eraser = eraser
@@ -144,7 +146,7 @@ class ConsentService:
     def list(self, tenant_id: str, page_size: int, page_token: str) -> Page:
         """The tenant's consents, newest first."""
         query = select(ConsentRow).where(ConsentRow.tenant_id == tenant_id)
-        return paginate(self._db, query, ConsentRow, page_size, page_token, self._record)
+        return paginate(self._db, self._page_tokens, query, ConsentRow, page_size, page_token, self._record)
 
     def revoke(self, tenant_id: str, consent_id: str, reason: str) -> tuple[Consent, Deletion]:
         """Revoke the consent and destroy every voice under it (idempotent)."""

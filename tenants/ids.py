@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
-from datetime import datetime
 
 from server.errors import InvalidArgument
 
@@ -31,22 +28,6 @@ def is_generation_id(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def encode_page_token(created_at: datetime, object_id: str) -> str:
-    """Keyset cursor after the item (created_at, id) of a newest-first listing."""
-    raw = json.dumps([created_at.isoformat(), object_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_page_token(token: str) -> tuple[datetime, str]:
-    """Inverse of :func:`encode_page_token`; INVALID_ARGUMENT for a malformed token."""
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        created, object_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created), str(object_id)
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument("page_token is not valid; pass next_page_token unchanged") from exc
 
 
 def clamp_page_size(page_size: int) -> int:

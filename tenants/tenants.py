@@ -13,7 +13,7 @@ from server.errors import InvalidArgument, NotFound
 from tenants.audit import AuditLog
 from tenants.erasure import Eraser, ErasurePlan
 from tenants.ids import new_id
-from tenants.pagination import paginate
+from tenants.pagination import PageTokens, paginate
 from tenants.records import Deletion, Page, Tenant
 from tenants.vault import Vault
 
@@ -22,8 +22,9 @@ class TenantService:
     """Operator-side management of tenants."""
 
     def __init__(self, db: Database, vault: Vault, audit: AuditLog, eraser: Eraser,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, page_tokens: PageTokens | None = None) -> None:
         self._db = db
+        self._page_tokens = page_tokens or PageTokens.ephemeral()
         self._vault = vault
         self._audit = audit
         self._eraser = eraser
@@ -50,7 +51,7 @@ class TenantService:
     def list(self, page_size: int, page_token: str) -> Page:
         """Live tenants, oldest first."""
         query = select(TenantRow).where(TenantRow.deleted_at.is_(None))
-        return paginate(self._db, query, TenantRow, page_size, page_token, to_tenant,
+        return paginate(self._db, self._page_tokens, query, TenantRow, page_size, page_token, to_tenant,
                         newest_first=False)
 
     def delete(self, tenant_id: str) -> Deletion:

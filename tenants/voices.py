@@ -21,7 +21,7 @@ from tenants.audit import AuditLog
 from tenants.consents import ConsentService
 from tenants.erasure import Eraser, ErasurePlan
 from tenants.ids import new_id
-from tenants.pagination import paginate
+from tenants.pagination import PageTokens, paginate
 from tenants.records import ConsentStatus, Deletion, Page, Purpose, Voice, VoiceStatus
 from tenants.tenants import live_tenant
 from tenants.vault import Vault
@@ -40,8 +40,10 @@ class VoiceService:
                  consents: ConsentService, verifier: SpeakerVerifier,
                  enroll_engine: Callable[[Audio, EnrollmentHints], VoiceModel],
                  languages: frozenset[str],
-                 limits: EnrollmentLimits, clock: Callable[[], datetime]) -> None:
+                 limits: EnrollmentLimits, clock: Callable[[], datetime], *,
+                 page_tokens: PageTokens | None = None) -> None:
         self._db = db
+        self._page_tokens = page_tokens or PageTokens.ephemeral()
         self._vault = vault
         self._audit = audit
         self._eraser = eraser
@@ -131,7 +133,7 @@ class VoiceService:
         query = select(VoiceRow).where(VoiceRow.tenant_id == tenant_id)
         if not include_deleted:
             query = query.where(VoiceRow.status == VoiceStatus.READY.value)
-        return paginate(self._db, query, VoiceRow, page_size, page_token, to_voice)
+        return paginate(self._db, self._page_tokens, query, VoiceRow, page_size, page_token, to_voice)
 
     def delete(self, tenant_id: str, voice_id: str) -> tuple[Voice, Deletion]:
         """Destroy the voice's key and model for good (idempotent)."""

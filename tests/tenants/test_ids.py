@@ -7,14 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from server.errors import InvalidArgument
-from tenants.ids import (
-    clamp_page_size,
-    decode_page_token,
-    encode_page_token,
-    is_generation_id,
-    new_generation_id,
-    new_id,
-)
+from tenants.ids import clamp_page_size, is_generation_id, new_generation_id, new_id
+from tenants.pagination import PageTokens
 
 
 def test_ids_are_prefixed_and_random() -> None:
@@ -29,11 +23,27 @@ def test_generation_ids_are_16_hex_digits() -> None:
 
 
 def test_page_tokens_round_trip_and_reject_garbage() -> None:
+    import base64
+    import json
+
+    tokens = PageTokens(b"k" * 32)
     moment = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
-    assert decode_page_token(encode_page_token(moment, "voice_a")) == (moment, "voice_a")
-    for bad in ("%%%", "bm90IGpzb24", ""):
-        with pytest.raises(InvalidArgument):
-            decode_page_token(bad)
+    token = tokens.encode("voices", moment, "voice_a")
+    assert tokens.decode("voices", token) == (moment, "voice_a")
+    # forged cursors that once overflowed or crashed the server (naive dates, years 1/9999)
+    forged = [base64.urlsafe_b64encode(json.dumps(c).encode()).decode().rstrip("=")
+              for c in (["0001-01-01T00:00:00+14:00", "x"], ["9999-12-31T23:59:59-14:00", "x"],
+                        ["2026-01-01T00:00:00", "x"], "not a list")]
+    cursor, _, tag = token.partition(".")
+    candidates = ["%%%", "bm90IGpzb24", "", ".", token + "x", f"{cursor}.", f"{forged[0]}.{tag}",
+                  *forged, *(f"{f}.{tag}" for f in forged)]
+    for bad in candidates:
+        with pytest.raises(InvalidArgument, match="page_token is not valid"):
+            tokens.decode("voices", bad)
+    with pytest.raises(InvalidArgument):  # a token of one listing is not valid for another
+        tokens.decode("consents", token)
+    with pytest.raises(InvalidArgument):  # nor under another server secret
+        PageTokens(b"j" * 32).decode("voices", token)
 
 
 def test_page_size_bounds() -> None:

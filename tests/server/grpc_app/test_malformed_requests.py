@@ -67,3 +67,27 @@ def test_a_huge_id_is_refused_without_being_echoed(enrolled: EnrolledVoice) -> N
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         details = caught.value.details()
         assert "longer than" in details and "vvvvvvvvvv" not in details and len(details) < 200
+
+
+def test_forged_page_tokens_are_invalid(enrolled: EnrolledVoice, operator: Clients) -> None:
+    """Crafted cursors (years 1 and 9999 with extreme offsets) once answered INTERNAL."""
+    import base64
+    import json
+
+    from server.api.v1 import consents_pb2, tenant_admin_pb2, voices_pb2
+
+    forged = [base64.urlsafe_b64encode(json.dumps(c).encode()).decode().rstrip("=")
+              for c in (["0001-01-01T00:00:00+14:00", "x"], ["9999-12-31T23:59:59-14:00", "x"],
+                        ["2026-01-01T00:00:00", "voice_x"])]
+    clients = enrolled.clients
+    calls = [
+        (clients.consents.ListConsents, consents_pb2.ListConsentsRequest, clients.metadata),
+        (clients.voices.ListVoices, voices_pb2.ListVoicesRequest, clients.metadata),
+        (operator.admin.ListTenants, tenant_admin_pb2.ListTenantsRequest, operator.metadata),
+    ]
+    for call, request, metadata in calls:
+        for token in forged:
+            with pytest.raises(grpc.RpcError) as caught:
+                call(request(page_token=token, page_size=1), metadata=metadata, timeout=30)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "page_token is not valid" in caught.value.details()
