@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import _async as reflection_async
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from server.api.v1 import (
     consents_pb2,
@@ -27,6 +28,7 @@ from server.api.v1 import (
 )
 from server.config import Settings
 from server.errors import FailedPrecondition
+from server.grpc_app.health_monitor import follow_health
 from server.grpc_app.interceptors import Authenticator, TokenBucket, VoxguardInterceptor
 from server.grpc_app.servicers.consents import ConsentsServicer
 from server.grpc_app.servicers.provenance import ProvenanceServicer
@@ -44,6 +46,8 @@ SERVICE_NAMES = (
     synthesis_pb2.DESCRIPTOR.services_by_name["Synthesis"].full_name,
     provenance_pb2.DESCRIPTOR.services_by_name["Provenance"].full_name,
 )
+SYNTHESIS_SERVICE = synthesis_pb2.DESCRIPTOR.services_by_name["Synthesis"].full_name
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 EXPIRY_INTERVAL_SECONDS = 60.0
 #: Walking every blob key is not free; orphans are rare and unreadable, so hourly is enough.
 ORPHAN_SWEEP_INTERVAL_SECONDS = 3600.0
@@ -58,9 +62,12 @@ class RunningServer:
     platform: Platform
     health: health.aio.HealthServicer
     _expiry: asyncio.Task[None]
+    _health_task: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting calls, let running ones finish for ``grace`` s, stop workers."""
+        if self._health_task is not None:
+            self._health_task.cancel()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self._expiry.cancel()
@@ -95,7 +102,9 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     provenance_pb2_grpc.add_ProvenanceServicer_to_server(ProvenanceServicer(platform), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflected = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
+    reflection.enable_server_reflection(reflected, server)
+    _serve_reflection_v1(server, reflected)
     try:
         port = _bind(server, settings)
     except FailedPrecondition:
@@ -105,8 +114,27 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     expiry = asyncio.create_task(_expire_consents(platform))
+    monitor = asyncio.create_task(follow_health(health_servicer, platform, SERVICE_NAMES,
+                                                SYNTHESIS_SERVICE))
     log.info("voxguard listening on port %d", port)
-    return RunningServer(server, port, platform, health_servicer, expiry)
+    return RunningServer(server, port, platform, health_servicer, expiry, monitor)
+
+
+def _serve_reflection_v1(server: grpc.aio.Server, service_names: tuple[str, ...]) -> None:
+    """Serve ``grpc.reflection.v1`` too (grpcio-reflection ships only v1alpha).
+
+    The two versions have the same messages, field for field, under another package name,
+    so the v1alpha servicer answers v1 requests unchanged.
+    """
+    servicer = reflection_async.ReflectionServicer(service_names)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
 
 
 def _bind(server: grpc.aio.Server, settings: Settings) -> int:
