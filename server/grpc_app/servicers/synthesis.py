@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from asyncio import to_thread
 from collections.abc import AsyncIterator
@@ -82,6 +83,14 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
         except VoxguardError as error:
             await to_thread(self._p.generations.fail, job.generation_id, status_for(error).name,
                             samples / max(rate, 1))
+            raise
+        except asyncio.CancelledError:
+            # The caller went away or its deadline passed: gRPC cancels this coroutine. The
+            # generation still gets its synthesis.failed event (shielded from the cancel).
+            remaining = context.time_remaining()
+            reason = "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+            await asyncio.shield(to_thread(self._p.generations.fail, job.generation_id, reason,
+                                           samples / max(rate, 1)))
             raise
         if streamed:
             await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)

@@ -114,3 +114,31 @@ def test_deadline_and_cancellation_remove_queued_work(small_server: ServerThread
     busy.cancel()
     time.sleep(1.0)
     assert small_server.running.platform.synthesis.queued_jobs == 0
+
+
+def test_cancelled_and_timed_out_syntheses_leave_a_failed_event(small_server: ServerThread,
+                                                               small: tuple[Clients, str]) -> None:
+    """docs/operations.md promises a synthesis.failed event for every unfinished generation."""
+    clients, voice_id = small
+    platform = small_server.running.platform
+    busy = clients.synthesis.SynthesizeStream(
+        synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT), metadata=clients.metadata)
+    first = next(busy)
+    with pytest.raises(grpc.RpcError):
+        clients.synthesis.Synthesize(synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Late."),
+                                     metadata=clients.metadata, timeout=0.5)
+    busy.cancel()
+    deadline = time.monotonic() + 10
+    reasons: dict[str, dict] = {}
+    while time.monotonic() < deadline and len(reasons) < 2:
+        events = platform.audit.events(platform.db)
+        reasons = {e["fields"]["reason"]: e["fields"] for e in events
+                   if e["kind"] == "synthesis.failed"
+                   and e["fields"]["reason"] in ("CANCELLED", "DEADLINE_EXCEEDED")}
+        time.sleep(0.2)
+    assert set(reasons) == {"CANCELLED", "DEADLINE_EXCEEDED"}
+    assert reasons["DEADLINE_EXCEEDED"]["delivered_seconds"] == 0
+    cancelled = [e for e in platform.audit.events(platform.db) if e["kind"] == "synthesis.failed"
+                 and e["fields"]["reason"] == "CANCELLED" and e["fields"]["generation_id"]
+                 == first.generation_id]
+    assert cancelled and cancelled[0]["fields"]["delivered_seconds"] > 0
