@@ -34,6 +34,7 @@ class Scheduler:
         self._clock = clock
         self._queued: OrderedDict[str, SynthesisJob] = OrderedDict()
         self._running: dict[str, tuple[SynthesisJob, int]] = {}
+        self._started: dict[str, float] = {}
         self._idle: list[int] = []
         self._mean_job_seconds = 2.0
 
@@ -59,6 +60,7 @@ class Scheduler:
         for job_id, (job, owner) in list(self._running.items()):
             if owner == worker_id:
                 del self._running[job_id]
+                self._started.pop(job_id, None)  # a crashed job teaches nothing about duration
                 return job
         return None
 
@@ -77,7 +79,7 @@ class Scheduler:
         return max(0.5, self._mean_job_seconds * (len(self._queued) + 1) / workers)
 
     def record_duration(self, seconds: float) -> None:
-        """Feed a finished job's wall time into the retry-hint estimate."""
+        """Feed a job's time on a worker (not its wait in the queue) into the retry hint."""
         self._mean_job_seconds = 0.8 * self._mean_job_seconds + 0.2 * max(0.0, seconds)
 
     def assign(self) -> list[Assignment]:
@@ -87,14 +89,20 @@ class Scheduler:
             _, job = self._queued.popitem(last=False)
             worker_id = self._idle.pop(0)
             self._running[job.job_id] = (job, worker_id)
+            self._started[job.job_id] = self._clock()
             assignments.append(Assignment(job=job, worker_id=worker_id))
         return assignments
 
     def finish(self, job_id: str) -> int | None:
         """A job ended (done, failed or cancelled); its worker becomes idle again."""
         entry = self._running.pop(job_id, None)
+        started = self._started.pop(job_id, None)
         if entry is None:
             return None
+        if started is not None:
+            # Only service time counts: a hint learned from queue waits would grow with the
+            # very queue it is meant to predict (it once advertised 50 s for a 22 s drain).
+            self.record_duration(self._clock() - started)
         _, worker_id = entry
         self.add_worker(worker_id)
         return worker_id

@@ -70,7 +70,6 @@ class SynthesisService:
         self._watchdog = Watchdog(stop_grace=stop_grace_seconds, stall_timeout=stall_seconds, clock=clock)
         self._workers: dict[int, WorkerHandle] = {}
         self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
-        self._started_at: dict[str, float] = {}
         self._respawn_delay = respawn_delay
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
@@ -128,7 +127,6 @@ class SynthesisService:
         output: asyncio.Queue[AudioPiece | JobFailure] = asyncio.Queue()
         self._scheduler.submit(job)
         self._outputs[job.job_id] = output
-        self._started_at[job.job_id] = self._clock()
         finished = False
         try:
             self._dispatch()
@@ -143,7 +141,6 @@ class SynthesisService:
                     return
         finally:
             self._outputs.pop(job.job_id, None)
-            self._started_at.pop(job.job_id, None)
             if not finished:
                 self.cancel(job.job_id)
 
@@ -216,9 +213,6 @@ class SynthesisService:
 
     def _job_ended(self, job_id: str) -> None:
         self._watchdog.ended(job_id)
-        started = self._started_at.get(job_id)
-        if started is not None:
-            self._scheduler.record_duration(self._clock() - started)
         self._scheduler.finish(job_id)
 
     def _handle_exit(self, worker_id: int) -> None:

@@ -95,3 +95,34 @@ def test_a_dead_worker_gives_back_its_job_and_leaves_the_idle_list() -> None:
     assert scheduler.running == 0
     scheduler.submit(_job("b"))
     assert [a.worker_id for a in scheduler.assign()] == [1]
+
+
+def test_the_retry_hint_learns_service_time_not_queue_waiting() -> None:
+    """Jobs that waited 20 s in the queue but ran 2 s each must not teach a 22 s job length."""
+    clock = FakeClock()
+    scheduler = Scheduler(8, clock=clock)
+    scheduler.add_worker(0)
+    for n in range(8):
+        scheduler.submit(_job(f"j{n}"))
+    clock.now += 20.0  # everything waited
+    for n in range(8):
+        (assignment,) = scheduler.assign()
+        clock.now += 2.0
+        scheduler.finish(assignment.job.job_id)
+    for n in range(2):
+        scheduler.submit(_job(f"k{n}"))
+    # two queued jobs on one worker of ~2 s each: about 6 s until the queue has drained
+    assert 4.0 <= scheduler.retry_hint() <= 8.0
+
+
+def test_a_crashed_job_does_not_count_towards_the_estimate() -> None:
+    clock = FakeClock()
+    scheduler = Scheduler(4, clock=clock)
+    scheduler.add_worker(0)
+    scheduler.submit(_job("a"))
+    scheduler.assign()
+    before = scheduler.retry_hint()
+    clock.now += 500.0
+    assert scheduler.remove_worker(0) is not None
+    scheduler.add_worker(0)
+    assert scheduler.retry_hint() == before
