@@ -154,9 +154,14 @@ class ConsentService:
             raise InvalidArgument("reason must be at most 500 characters")
         with self._db.transaction() as session:
             row = self._owned(session, tenant_id, consent_id, lock=True)
+            repeated = row.status == ConsentStatus.REVOKED.value
             plan = ErasurePlan(tenant_id=tenant_id)
             self._eraser.destroy_consent(session, plan, row, reason)
-            receipt = self._eraser.seal(session, plan, "consent.revoked")
+            # A repeated revocation finishes any erasure left over and answers with the
+            # receipt of the first one: the same id, payload and signature.
+            original = (self._eraser.original_receipt(session, "consent.revoked", tenant_id,
+                                                      consent_id) if repeated else None)
+            receipt = original or self._eraser.seal(session, plan, "consent.revoked")
         self._eraser.apply(plan)
         deletion = Deletion(voice_ids=tuple(plan.voice_ids), consent_ids=tuple(plan.consent_ids),
                             receipt=receipt)

@@ -11,6 +11,7 @@ ciphertext nobody can open; ``Eraser.sweep_orphans`` removes it once it is an ho
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -20,8 +21,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.crypto.canonical import format_utc, parse_utc
 from server.crypto.receipts import ReceiptSigner
-from server.db.models import ConsentRow, TenantRow, VoiceRow
+from server.db.models import AuditEventRow, ConsentRow, TenantRow, VoiceRow
 from tenants.audit import AuditLog
 from tenants.ids import new_id
 from tenants.records import ConsentStatus, Receipt, VoiceStatus
@@ -112,9 +114,11 @@ class Eraser:
     def seal(self, session: Session, plan: ErasurePlan, action: str) -> Receipt:
         """Append the audit event and sign the receipt (still inside the transaction)."""
         receipt_id = new_id("rcpt")
+        issued_at = self._clock()
         fields = {
             "receipt_id": receipt_id,
             "action": action,
+            "issued_at": format_utc(issued_at),
             "voice_ids": sorted(plan.voice_ids),
             "consent_ids": sorted(plan.consent_ids),
             "destroyed_keys": sorted(
@@ -129,9 +133,33 @@ class Eraser:
             ),
         }
         audit_seq = self._audit.append(session, action, plan.tenant_id, **fields)
-        signed = self._signer.sign({**fields, "tenant_id": plan.tenant_id, "audit_seq": audit_seq})
+        signed = self._signer.sign({**fields, "tenant_id": plan.tenant_id, "audit_seq": audit_seq},
+                                   issued_at=issued_at)
         return Receipt(receipt_id=receipt_id, payload_json=signed.payload,
                        signature=signed.signature, signing_key_id=signed.key_id)
+
+    def original_receipt(self, session: Session, action: str, tenant_id: str,
+                         consent_id: str) -> Receipt | None:
+        """The receipt first issued for ``action`` on this consent, signed again unchanged.
+
+        Deterministic signing over the recorded fields and time reproduces it byte for byte
+        (while the signing key is the same). None for events recorded before receipts
+        carried their time, and after a signing-key rotation.
+        """
+        rows = session.execute(
+            select(AuditEventRow).where(AuditEventRow.kind == action,
+                                        AuditEventRow.tenant_id == tenant_id)
+            .order_by(AuditEventRow.seq)
+        ).scalars()
+        for row in rows:
+            fields = json.loads(row.fields_json).get("fields", {})
+            if consent_id not in fields.get("consent_ids", ()) or "issued_at" not in fields:
+                continue
+            signed = self._signer.sign({**fields, "tenant_id": tenant_id, "audit_seq": row.seq},
+                                       issued_at=parse_utc(fields["issued_at"]))
+            return Receipt(receipt_id=fields["receipt_id"], payload_json=signed.payload,
+                           signature=signed.signature, signing_key_id=signed.key_id)
+        return None
 
     def apply(self, plan: ErasurePlan) -> None:
         """After commit: purge the database's freed pages, erase the blobs, evict the voices."""

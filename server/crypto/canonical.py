@@ -25,6 +25,11 @@ def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def parse_utc(text: str) -> datetime:
+    """Inverse of :func:`format_utc` (an aware UTC datetime, microseconds kept)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 def _normalise(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value

@@ -161,14 +161,18 @@ class ReceiptSigner:
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
 
-    def sign(self, fields: Mapping[str, Any]) -> SignedReceipt:
-        """Sign ``fields`` (canonical-JSON-able values) with a timestamp and this key's id."""
+    def sign(self, fields: Mapping[str, Any], *, issued_at: datetime | None = None) -> SignedReceipt:
+        """Sign ``fields`` (canonical-JSON-able values) with a timestamp and this key's id.
+
+        Ed25519 signatures are deterministic, so signing the same fields with the same
+        ``issued_at`` again gives the same receipt, byte for byte (idempotent revocation).
+        """
         payload = canonical_json(
             {
                 "type": RECEIPT_TYPE,
                 "version": RECEIPT_VERSION,
                 "key_id": self.key_id,
-                "issued_at": format_utc(self._clock()),
+                "issued_at": format_utc(issued_at if issued_at is not None else self._clock()),
                 "fields": dict(fields),
             }
         )

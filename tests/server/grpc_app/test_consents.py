@@ -146,6 +146,15 @@ def test_revocation_returns_a_receipt_signed_by_the_server(tenant: tuple[str, Cl
     tampered[-3] ^= 1
     with pytest.raises(InvalidReceipt):
         verify_receipt(SignedReceipt(bytes(tampered), reply.receipt.signature), signer.public_key)
+    # Revoking again is idempotent: the very same receipt, and no second audit event.
+    platform = server.running.platform
+    events_before = len([e for e in platform.audit.events(platform.db) if e["kind"] == "consent.revoked"])
+    again = clients.consents.RevokeConsent(pb.RevokeConsentRequest(consent_id=consent.consent_id, reason="again"),
+                                           metadata=clients.metadata)
+    assert again.receipt == reply.receipt
+    assert again.consent.revocation_reason == "asked"
+    events_after = len([e for e in platform.audit.events(platform.db) if e["kind"] == "consent.revoked"])
+    assert events_after == events_before
 
 
 def test_malformed_wav_recordings_are_invalid(tenant: tuple[str, Clients]) -> None:
