@@ -1,7 +1,7 @@
 """Connecting the CLI to a running server, and reporting gRPC failures in one format.
 
 A failed call prints ``error: <CODE>: <message>`` on stderr, followed by the server's
-machine-readable details (the ``voxguard-error-details`` trailer) when it sent any, and
+machine-readable details (the ``google.rpc.Status`` details trailer) when it sent any, and
 the command exits 2. No traceback ever reaches the user.
 """
 
@@ -26,9 +26,10 @@ from server.cli.output import EXIT_ERROR, fail
 from server.errors import VoxguardError
 
 DEFAULT_SERVER = "127.0.0.1:50051"
-SERVER_ENV = "VOXGUARD_LISTEN"
+#: The client's own variable: the server's bind address (VOXGUARD_LISTEN) is often a
+#: wildcard or a private interface, not where a client should connect.
+SERVER_ENV = "VOXGUARD_SERVER"
 API_KEY_ENV = "VOXGUARD_API_KEY"
-DETAILS_TRAILER = "voxguard-error-details"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 Handler = Callable[[argparse.Namespace], int]
@@ -65,7 +66,7 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def server_target(flag: str | None, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-    """Where to connect: the flag, else $VOXGUARD_LISTEN (a wildcard host means this machine)."""
+    """Where to connect: the flag, else $VOXGUARD_SERVER (a wildcard host means this machine)."""
     target = flag or environ.get(SERVER_ENV) or DEFAULT_SERVER
     host, _, port = target.rpartition(":")
     if host in ("", "0.0.0.0", "[::]", "::"):
@@ -125,15 +126,10 @@ def print_rpc_error(error: grpc.RpcError) -> None:
 
 
 def error_details(error: grpc.RpcError) -> Any:
-    """The decoded ``voxguard-error-details`` trailer, or None."""
-    trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailers or ():
-        if key == DETAILS_TRAILER:
-            try:
-                return json.loads(value)
-            except (TypeError, json.JSONDecodeError):
-                return value
-    return None
+    """The server's ``google.rpc.Status`` details of a failed call as a dict, or None."""
+    from server.grpc_app.errors import decode_status_details
+
+    return decode_status_details(error)
 
 
 def message_dict(message: Message) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class VoicesServicer:
         `metadata`, the following ones `audio_chunk` bytes of one audio file. Requires an
         ACTIVE, unexpired consent with PURPOSE_SYNTHESIS, and the enrollment speaker must
         match the consent recording's speaker (FAILED_PRECONDITION otherwise, with the
-        score in the `voxguard-error-details` trailer).
+        score in the google.rpc.ErrorInfo details).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

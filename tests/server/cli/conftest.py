@@ -51,7 +51,7 @@ def voxguard(capsys: pytest.CaptureFixture[str]) -> Voxguard:
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data dir given through VOXGUARD_DATA_DIR (and no other VOXGUARD_* leaks in)."""
     for name in ("VOXGUARD_DATABASE_URL", "VOXGUARD_MASTER_KEY", "VOXGUARD_MASTER_KEY_FILE",
-                 "VOXGUARD_API_KEY", "VOXGUARD_LISTEN"):
+                 "VOXGUARD_API_KEY", "VOXGUARD_LISTEN", "VOXGUARD_SERVER"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "data"
     monkeypatch.setenv("VOXGUARD_DATA_DIR", str(path))

@@ -82,7 +82,8 @@ def test_rotate_master_key_rewraps_everything_and_retires_old_key(voxguard: Voxg
     assert result.code == 0, result.err
     report = result.json()
     assert report["retired"] == list(old_ids)
-    assert report["tenant_keys_rewrapped"] == 1 and report["server_secrets_rewrapped"] == 1
+    # two server secrets: API-key hashing and page-token authentication
+    assert report["tenant_keys_rewrapped"] == 1 and report["server_secrets_rewrapped"] == 2
     ring = MasterKeyring.load(data_dir / "master.key")
     assert ring.key_ids == (report["primary"],)
     assert stat.S_IMODE((data_dir / "master.key").stat().st_mode) == 0o600

@@ -117,7 +117,8 @@ def test_bad_or_missing_api_key(voxguard: Voxguard, live_server: LiveServer,
 def test_api_key_and_server_from_environment(voxguard: Voxguard, live_server: LiveServer,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOXGUARD_API_KEY", live_server.api_key)
-    monkeypatch.setenv("VOXGUARD_LISTEN", "0.0.0.0:" + live_server.target.rsplit(":", 1)[1])
+    monkeypatch.setenv("VOXGUARD_SERVER", "0.0.0.0:" + live_server.target.rsplit(":", 1)[1])
+    monkeypatch.setenv("VOXGUARD_LISTEN", "127.0.0.1:1")  # the server's bind setting is not used
     result = voxguard("client", "voices", "list", "--json")
     assert result.code == 0, result.err
 

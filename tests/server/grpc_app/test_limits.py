@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from server.api.v1 import consents_pb2, synthesis_pb2, voices_pb2
+from server.grpc_app.errors import decode_status_details
 from tests.server.grpc_app.conftest import Clients, ServerThread, make_settings, tenant_with_voice
 
 LONG_TEXT = " ".join(f"Sentence {n} keeps this single worker busy for a little while." for n in range(15))
@@ -65,8 +66,9 @@ def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small_server: S
         thread.join(180)
     exhausted = [e for e in errors if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED]
     assert exhausted, [e.code() for e in errors]
-    trailers = dict(exhausted[0].trailing_metadata())
-    assert float(trailers["voxguard-retry-after-seconds"]) > 0
+    details = decode_status_details(exhausted[0])
+    assert details["reason"] == "RESOURCE_EXHAUSTED" and details["retry_after_seconds"] > 0
+    assert details["metadata"]["retry_after_seconds"] == details["retry_after_seconds"]
     # The audit trail says the refused generations produced nothing.
     platform = small_server.running.platform
     failed = [e for e in platform.audit.events(platform.db) if e["kind"] == "synthesis.failed"]

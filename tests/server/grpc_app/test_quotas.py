@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from server.api.v1 import consents_pb2, provenance_pb2
+from server.grpc_app.errors import decode_status_details
 from tests.server.grpc_app.conftest import (
     ADMIN_TOKEN,
     Clients,
@@ -47,7 +48,7 @@ def test_a_tenant_over_its_rate_is_told_when_to_retry_and_others_are_unaffected(
         _list(busy)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "rate limit" in caught.value.details()
-    retry_after = float(dict(caught.value.trailing_metadata())["voxguard-retry-after-seconds"])
+    retry_after = decode_status_details(caught.value)["retry_after_seconds"]
     assert 0 < retry_after <= 60
     assert _list(quiet).consents == []
 

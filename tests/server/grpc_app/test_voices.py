@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from server.api.v1 import consents_pb2, voices_pb2
+from server.grpc_app.errors import decode_status_details
 from tests.server.grpc_app.conftest import (
     Clients,
     EnrolledVoice,
@@ -61,8 +62,9 @@ def test_impostor_is_refused_with_the_score(tenant: tuple[str, Clients]) -> None
     error = _enroll_error(clients, enroll_messages(consent_id, buffer.getvalue()))
     assert error.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT)
     if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
-        details = dict(error.trailing_metadata())["voxguard-error-details"]
-        assert json.loads(details)["speaker_match"] < json.loads(details)["threshold"]
+        details = decode_status_details(error)
+        assert details["reason"] == "FAILED_PRECONDITION" and details["domain"] == "voxguard.dev"
+        assert details["metadata"]["speaker_match"] < details["metadata"]["threshold"]
     assert len(enrollment) > 0
 
 
