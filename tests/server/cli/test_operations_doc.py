@@ -46,6 +46,23 @@ def test_documented_commands_exist(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(commands) > 10
     for command in sorted(commands):
         with pytest.raises(SystemExit) as exit_info:
-            build_parser().parse_args([*command.split(), "--help"])
+            build_parser(command.split()[0]).parse_args([*command.split(), "--help"])
         assert exit_info.value.code == 0, f"docs/operations.md mentions `voxguard {command}`"
     capsys.readouterr()
+
+
+def test_help_and_version_answer_without_loading_the_heavy_modules() -> None:
+    """`voxguard --help` took 3.6 s when every command module (SciPy, Alembic) was imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time; t = time.perf_counter(); from server.cli.main import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('scipy', 'alembic', 'sqlalchemy', 'torch', 'grpc') if m in sys.modules]\n"
+            "print(repr(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
+    assert "serve" in result.stdout and "gpt-sovits" in result.stdout
+    version = subprocess.run([sys.executable, "-m", "server.cli.main", "--version"],
+                             capture_output=True, text=True, check=False)
+    assert version.returncode == 0 and version.stdout.startswith("voxguard ")
