@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     worker_stall_seconds: float = Field(
         300.0, gt=0, description="A worker whose job delivers no audio this long is killed."
     )
+    shutdown_grace_seconds: float = Field(
+        30.0, ge=0, le=3600,
+        description="On SIGTERM: stop accepting, let running requests finish this long, then stop.",
+    )
     max_text_chars: int = Field(2_000, ge=1, le=100_000, description="Longest text per request.")
     max_request_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest unary request (consent recording, detect)."

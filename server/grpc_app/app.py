@@ -185,5 +185,5 @@ async def serve_forever(settings: Settings, on_ready: Callable[[RunningServer], 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")
-    await running.stop()
+    log.info("shutting down: draining for up to %.0f s", settings.shutdown_grace_seconds)
+    await running.stop(grace=settings.shutdown_grace_seconds)

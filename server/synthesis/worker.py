@@ -91,7 +91,8 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     keyring = Keyring.load(config.watermark_key_file)
     cache = _VoiceCache(config.cache_size)
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version))
-    while True:
+    lifecycle = _Lifecycle()
+    while not lifecycle.shutdown_requested:
         try:
             message = conn.recv()
         except EOFError:
@@ -101,15 +102,25 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         if isinstance(message, EvictVoice):
             cache.evict(message.voice_id)
         elif isinstance(message, SynthesisJob):
-            _serve_job(conn, message, engine, keyring, cache, SynthesisParams, VoiceModel)
+            _serve_job(conn, message, engine, keyring, cache, SynthesisParams, VoiceModel,
+                       lifecycle)
+
+
+@dataclass
+class _Lifecycle:
+    """A Shutdown that arrives during a job lets the job finish; the worker exits after it."""
+
+    shutdown_requested: bool = False
 
 
 def _serve_job(conn: Connection, job: SynthesisJob, engine: Any, keyring: Any,
-               cache: _VoiceCache, params_type: Any, model_type: Any) -> None:
+               cache: _VoiceCache, params_type: Any, model_type: Any,
+               lifecycle: _Lifecycle) -> None:
     try:
         model = cache.get(job.voice_id, job.voice_model, model_type.from_bytes)
         params = params_type(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
-        _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring, cache)
+        _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring, cache,
+                 lifecycle)
     except _JobCancelled:
         conn.send(JobFailure(job.job_id, FailureKind.CANCELLED, "the request was cancelled"))
     except _VoiceEvicted:
@@ -125,7 +136,7 @@ def _serve_job(conn: Connection, job: SynthesisJob, engine: Any, keyring: Any,
 
 
 def _run_job(conn: Connection, job: SynthesisJob, chunks: Any, keyring: Any,
-             cache: _VoiceCache) -> None:
+             cache: _VoiceCache, lifecycle: _Lifecycle) -> None:
     from server.watermark import StreamingEmbedder
 
     payload = bytes.fromhex(job.generation_id)
@@ -133,7 +144,7 @@ def _run_job(conn: Connection, job: SynthesisJob, chunks: Any, keyring: Any,
     sequence = 0
     rate = 0
     for chunk in chunks:
-        _check_orders(conn, job, cache)
+        _check_orders(conn, job, cache, lifecycle)
         if embedder is None:
             rate = chunk.sample_rate
             embedder = StreamingEmbedder(keyring, payload, rate)
@@ -141,22 +152,25 @@ def _run_job(conn: Connection, job: SynthesisJob, chunks: Any, keyring: Any,
         if marked.size:
             conn.send(AudioPiece(job.job_id, job.generation_id, sequence, _pcm16(marked), rate, final=False))
             sequence += 1
-    _check_orders(conn, job, cache)
+    _check_orders(conn, job, cache, lifecycle)
     if embedder is None:
         raise InvalidArgument("the text produced no audio; send words the voice can speak")
     tail = embedder.finish()
     conn.send(AudioPiece(job.job_id, job.generation_id, sequence, _pcm16(tail), rate, final=True))
 
 
-def _check_orders(conn: Connection, job: SynthesisJob, cache: _VoiceCache) -> None:
-    """Apply cancel/evict orders that arrived while the job runs."""
+def _check_orders(conn: Connection, job: SynthesisJob, cache: _VoiceCache,
+                  lifecycle: _Lifecycle) -> None:
+    """Apply cancel/evict orders that arrived while the job runs (a Shutdown waits for it)."""
     while conn.poll(0):
         order = conn.recv()
         if isinstance(order, EvictVoice):
             cache.evict(order.voice_id)
             if order.voice_id == job.voice_id:
                 raise _VoiceEvicted
-        elif isinstance(order, CancelJob) and order.job_id == job.job_id or isinstance(order, Shutdown):
+        elif isinstance(order, Shutdown):
+            lifecycle.shutdown_requested = True
+        elif isinstance(order, CancelJob) and order.job_id == job.job_id:
             raise _JobCancelled
 
 
