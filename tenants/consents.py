@@ -8,18 +8,16 @@ embedding are biometric data, sealed with the consent's own key.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import soundfile as sf
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.audio import Audio, decode_audio
+from server.audio import Audio, AudioFormat, decode_audio, encode_audio
 from server.db.models import ConsentRow
 from server.db.session import Database
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -254,6 +252,4 @@ class ConsentService:
 
 
 def _flac(audio: Audio) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, audio.samples, audio.sample_rate, format="FLAC", subtype="PCM_16")
-    return buffer.getvalue()
+    return encode_audio(audio.samples, audio.sample_rate, AudioFormat.FLAC)[0]

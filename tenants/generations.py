@@ -19,11 +19,10 @@ from server.db.models import GenerationRow
 from server.db.session import Database
 from server.engines.base import SynthesisParams, check_supported_options
 from server.errors import InvalidArgument, NotFound
-from server.synthesis.records import SynthesisJob
 from server.text import resolve_language, validate_text
 from tenants.audit import AuditLog
-from tenants.ids import is_generation_id, new_generation_id, new_id
-from tenants.records import Generation
+from tenants.ids import is_generation_id, new_generation_id
+from tenants.records import Generation, GenerationRequest
 from tenants.voices import VoiceService
 
 
@@ -57,7 +56,8 @@ class GenerationService:
         self._engine_name = engine_name
         self._engine_options = engine_options
 
-    def begin(self, tenant_id: str, options: SynthesisOptions, deadline: float | None) -> SynthesisJob:
+    def begin(self, tenant_id: str, options: SynthesisOptions,
+              deadline: float | None) -> GenerationRequest:
         """Validate, open the voice model, record the generation, and build the job."""
         text = validate_text(options.text, self._max_text_chars)
         speed = options.speed or 1.0
@@ -83,8 +83,8 @@ class GenerationService:
             self._audit.append(session, "synthesis", tenant_id, generation_id=row.id,
                                voice_id=voice.id, text_sha256=row.text_sha256,
                                streamed=options.streamed)
-        return SynthesisJob(
-            job_id=new_id("job"), tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
+        return GenerationRequest(
+            tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
             text=text, language=language, speed=speed, sample_rate=options.sample_rate or None,
             generation_id=row.id, deadline=deadline, sampling=sampling,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 
 class Scope(Enum):
@@ -130,6 +131,26 @@ class Generation:
     sample_rate: int
     audio_format: str
     streamed: bool
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """An authorised, validated synthesis request with its recorded generation.
+
+    ``voice_model`` is the decrypted voice model: it must only ever travel to a synthesis
+    worker over a private pipe and never be written anywhere.
+    """
+
+    tenant_id: str
+    voice_id: str
+    voice_model: bytes = field(repr=False)
+    text: str = ""
+    language: str = "en"
+    speed: float = 1.0
+    sample_rate: int | None = None
+    generation_id: str = ""
+    deadline: float | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

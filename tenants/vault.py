@@ -9,18 +9,8 @@ and the caller deletes the wrapped key from the row: from then on no copy of a b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from server.crypto.envelope import KeyHierarchy, ObjectKey, TenantKey, open_blob, seal_blob
 from server.storage.blobs import BlobStore, blob_key
-
-
-@dataclass(frozen=True)
-class SealedObject:
-    """What the caller stores in the object's row after sealing a blob."""
-
-    wrapped_key: bytes
-    blob_key: str
 
 
 class Vault:

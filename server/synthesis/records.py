@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from tenants.ids import new_id
+from tenants.records import GenerationRequest
+
 
 @dataclass(frozen=True)
 class SynthesisJob:
@@ -27,6 +30,18 @@ class SynthesisJob:
     deadline: float | None = None
     #: Sampling options the caller set (``SynthesisParams`` field names), already validated.
     sampling: dict[str, Any] = field(default_factory=dict)
+
+
+    @classmethod
+    def for_request(cls, request: GenerationRequest) -> SynthesisJob:
+        """The worker job of an authorised request (a fresh job id)."""
+        return cls(
+            job_id=new_id("job"), tenant_id=request.tenant_id, voice_id=request.voice_id,
+            voice_model=request.voice_model, text=request.text, language=request.language,
+            speed=request.speed, sample_rate=request.sample_rate,
+            generation_id=request.generation_id, deadline=request.deadline,
+            sampling=dict(request.sampling),
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from server.errors import InvalidArgument, Unavailable, VoxguardError
 from server.grpc_app.errors import status_for
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
-from server.synthesis.records import AudioPiece
+from server.synthesis.records import AudioPiece, SynthesisJob
 from tenants.generations import SynthesisOptions
 
 FORMATS = {
@@ -72,7 +72,9 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
                                    language=request.language, audio_format=fmt,
                                    sample_rate=request.sample_rate_hz, speed=request.speed,
                                    streamed=streamed, sampling=sampling_options(request))
-        job = await to_thread(self._p.generations.begin, caller_tenant(), options, deadline)
+        request_record = await to_thread(self._p.generations.begin, caller_tenant(), options,
+                                         deadline)
+        job = SynthesisJob.for_request(request_record)
         samples = 0
         rate = 0
         try:
