@@ -13,10 +13,10 @@ from functools import lru_cache
 import numpy as np
 
 from server.audio import resample
-from server.engines.embedded.espeak import DEFAULT_RATE_WPM, get_espeak
 from server.engines.embedded.stats import frame_energy_db, speech_mask, summarize, syllable_rate
 from server.engines.embedded.world import WORK_RATE, analyze
 from server.errors import InvalidArgument
+from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
 
 # Variants tried at enrollment, by the speaker's pitch range. Each costs one analysis
 # of the reference passage the first time a process sees it.

@@ -25,11 +25,11 @@ from server.engines.base import (
 from server.engines.embedded.base_voice import espeak_voice, render
 from server.engines.embedded.convert import ConversionSettings, convert
 from server.engines.embedded.enroll import enroll_profile
-from server.engines.embedded.espeak import DEFAULT_RATE_WPM, get_espeak
 from server.engines.embedded.profile import SpeakerProfile
 from server.engines.embedded.stats import frame_energy_db, speech_mask
 from server.engines.embedded.world import WORK_RATE, analyze, synthesize
 from server.errors import InvalidArgument
+from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
 from server.text import base_language, normalize, split_sentences, validate_text
 
 ENGINE_NAME = "embedded"
