@@ -74,7 +74,7 @@ class Core:
             tenants=TenantService(db, vault, audit, eraser, clock, page_tokens=page_tokens),
             page_tokens=page_tokens,
             api_keys=ApiKeyService(db, server_secret(db, master, API_KEY_HASHING_SECRET, clock),
-                                   audit, clock),
+                                   audit, clock, page_tokens=page_tokens),
         )
 
     def close(self) -> None:

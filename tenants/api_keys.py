@@ -23,7 +23,8 @@ from server.db.session import Database
 from server.errors import InvalidArgument, NotFound, Unauthenticated
 from tenants.audit import AuditLog
 from tenants.ids import new_id
-from tenants.records import ApiKey, IssuedApiKey, Principal, Scope
+from tenants.pagination import PageTokens, paginate
+from tenants.records import ApiKey, IssuedApiKey, Page, Principal, Scope
 
 KEY_PREFIX = "vxg_"
 _KEY_ID_PREFIX = "key"
@@ -35,13 +36,14 @@ class ApiKeyService:
     """Issues and checks tenant API keys."""
 
     def __init__(self, db: Database, hashing_key: bytes, audit: AuditLog,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, page_tokens: PageTokens | None = None) -> None:
         if len(hashing_key) < 32:
             raise ValueError("the API-key hashing key must be at least 32 bytes")
         self._db = db
         self._hashing_key = hashing_key
         self._audit = audit
         self._clock = clock
+        self._page_tokens = page_tokens or PageTokens.ephemeral()
 
     def create(self, tenant_id: str, scopes: Iterable[Scope], label: str = "") -> IssuedApiKey:
         """Create a key for a live tenant; the secret is in the result and nowhere else."""
@@ -89,15 +91,13 @@ class ApiKeyService:
         scopes = frozenset(Scope(value) for value in row.scopes.split(",") if value)
         return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=scopes)
 
-    def list(self, tenant_id: str) -> list[ApiKey]:
-        """All keys of a tenant, newest first."""
+    def list(self, tenant_id: str, page_size: int = 0, page_token: str = "") -> Page:
+        """One page of a tenant's keys, newest first (revoked ones included)."""
         with self._db.transaction(write=False) as session:
             _live_tenant(session, tenant_id)
-            rows = session.execute(
-                select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant_id)
-                .order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id.desc())
-            ).scalars()
-            return [to_api_key(row) for row in rows]
+        query = select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant_id)
+        return paginate(self._db, self._page_tokens, query, ApiKeyRow, page_size, page_token,
+                        to_api_key)
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key (idempotent); NOT_FOUND for unknown ids."""

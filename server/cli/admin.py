@@ -204,7 +204,13 @@ def _key_create(args: argparse.Namespace) -> int:
 def _key_list(args: argparse.Namespace) -> int:
     core = _open(args)
     try:
-        keys = core.api_keys.list(args.tenant_id)
+        keys, token = [], ""
+        while True:
+            page = core.api_keys.list(args.tenant_id, 1000, token)
+            keys += list(page.items)
+            token = page.next_page_token
+            if not token:
+                break
     finally:
         core.close()
     rows = [_key_dict(k) for k in keys]

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import common_pb2 as voxguard_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evoxguard/v1/tenant_admin.proto\x12\x0bvoxguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18voxguard/v1/common.proto\"a\n\x06Tenant\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x13\x43reateTenantRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"%\n\x10GetTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\";\n\x12ListTenantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListTenantsResponse\x12$\n\x07tenants\x18\x01 \x03(\x0b\x32\x13.voxguard.v1.Tenant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x13\x44\x65leteTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"s\n\x14\x44\x65leteTenantResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x19\n\x11\x64\x65leted_voice_ids\x18\x02 \x03(\t\x12-\n\x07receipt\x18\x03 \x01(\x0b\x32\x1c.voxguard.v1.DeletionReceipt\"[\n\x13\x43reateApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\"\n\x06scopes\x18\x02 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12\r\n\x05label\x18\x03 \x01(\t\"\x8b\x01\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\"\n\x06scopes\x18\x03 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbe\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\"\n\x06scopes\x18\x03 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12\r\n\x05label\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x12ListApiKeysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"<\n\x13ListApiKeysResponse\x12%\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x13.voxguard.v1.ApiKey\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"<\n\x14RevokeApiKeyResponse\x12$\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x13.voxguard.v1.ApiKey*k\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x11\n\rSCOPE_CONSENT\x10\x01\x12\x10\n\x0cSCOPE_ENROLL\x10\x02\x12\x14\n\x10SCOPE_SYNTHESIZE\x10\x03\x12\x10\n\x0cSCOPE_DETECT\x10\x04\x32\xb8\x04\n\x0bTenantAdmin\x12\x45\n\x0c\x43reateTenant\x12 .voxguard.v1.CreateTenantRequest\x1a\x13.voxguard.v1.Tenant\x12?\n\tGetTenant\x12\x1d.voxguard.v1.GetTenantRequest\x1a\x13.voxguard.v1.Tenant\x12P\n\x0bListTenants\x12\x1f.voxguard.v1.ListTenantsRequest\x1a .voxguard.v1.ListTenantsResponse\x12S\n\x0c\x44\x65leteTenant\x12 .voxguard.v1.DeleteTenantRequest\x1a!.voxguard.v1.DeleteTenantResponse\x12S\n\x0c\x43reateApiKey\x12 .voxguard.v1.CreateApiKeyRequest\x1a!.voxguard.v1.CreateApiKeyResponse\x12P\n\x0bListApiKeys\x12\x1f.voxguard.v1.ListApiKeysRequest\x1a .voxguard.v1.ListApiKeysResponse\x12S\n\x0cRevokeApiKey\x12 .voxguard.v1.RevokeApiKeyRequest\x1a!.voxguard.v1.RevokeApiKeyResponseB+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evoxguard/v1/tenant_admin.proto\x12\x0bvoxguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18voxguard/v1/common.proto\"a\n\x06Tenant\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x13\x43reateTenantRequest\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\"%\n\x10GetTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\";\n\x12ListTenantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x13ListTenantsResponse\x12$\n\x07tenants\x18\x01 \x03(\x0b\x32\x13.voxguard.v1.Tenant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x13\x44\x65leteTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"s\n\x14\x44\x65leteTenantResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x19\n\x11\x64\x65leted_voice_ids\x18\x02 \x03(\t\x12-\n\x07receipt\x18\x03 \x01(\x0b\x32\x1c.voxguard.v1.DeletionReceipt\"[\n\x13\x43reateApiKeyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\"\n\x06scopes\x18\x02 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12\r\n\x05label\x18\x03 \x01(\t\"\x8b\x01\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\"\n\x06scopes\x18\x03 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbe\x01\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\"\n\x06scopes\x18\x03 \x03(\x0e\x32\x12.voxguard.v1.Scope\x12\r\n\x05label\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x12ListApiKeysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x13ListApiKeysResponse\x12%\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x13.voxguard.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"<\n\x14RevokeApiKeyResponse\x12$\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x13.voxguard.v1.ApiKey*k\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x11\n\rSCOPE_CONSENT\x10\x01\x12\x10\n\x0cSCOPE_ENROLL\x10\x02\x12\x14\n\x10SCOPE_SYNTHESIZE\x10\x03\x12\x10\n\x0cSCOPE_DETECT\x10\x04\x32\xb8\x04\n\x0bTenantAdmin\x12\x45\n\x0c\x43reateTenant\x12 .voxguard.v1.CreateTenantRequest\x1a\x13.voxguard.v1.Tenant\x12?\n\tGetTenant\x12\x1d.voxguard.v1.GetTenantRequest\x1a\x13.voxguard.v1.Tenant\x12P\n\x0bListTenants\x12\x1f.voxguard.v1.ListTenantsRequest\x1a .voxguard.v1.ListTenantsResponse\x12S\n\x0c\x44\x65leteTenant\x12 .voxguard.v1.DeleteTenantRequest\x1a!.voxguard.v1.DeleteTenantResponse\x12S\n\x0c\x43reateApiKey\x12 .voxguard.v1.CreateApiKeyRequest\x1a!.voxguard.v1.CreateApiKeyResponse\x12P\n\x0bListApiKeys\x12\x1f.voxguard.v1.ListApiKeysRequest\x1a .voxguard.v1.ListApiKeysResponse\x12S\n\x0cRevokeApiKey\x12 .voxguard.v1.RevokeApiKeyRequest\x1a!.voxguard.v1.RevokeApiKeyResponseB+\n\x0f\x64\x65v.voxguard.v1P\x01Z\x16voxguard/v1;voxguardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxguard.v1.tenant_admin_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.voxguard.v1P\001Z\026voxguard/v1;voxguardv1'
-  _globals['_SCOPE']._serialized_start=1227
-  _globals['_SCOPE']._serialized_end=1334
+  _globals['_SCOPE']._serialized_start=1291
+  _globals['_SCOPE']._serialized_end=1398
   _globals['_TENANT']._serialized_start=106
   _globals['_TENANT']._serialized_end=203
   _globals['_CREATETENANTREQUEST']._serialized_start=205
@@ -57,13 +57,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APIKEY']._serialized_start=831
   _globals['_APIKEY']._serialized_end=1021
   _globals['_LISTAPIKEYSREQUEST']._serialized_start=1023
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1062
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1064
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1124
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1126
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1163
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1165
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1225
-  _globals['_TENANTADMIN']._serialized_start=1337
-  _globals['_TENANTADMIN']._serialized_end=1905
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1101
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1103
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1188
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1190
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1227
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1229
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1289
+  _globals['_TENANTADMIN']._serialized_start=1401
+  _globals['_TENANTADMIN']._serialized_end=1969
 # @@protoc_insertion_point(module_scope)

@@ -47,8 +47,10 @@ class TenantAdminServicer(tenant_admin_pb2_grpc.TenantAdminServicer):
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest,
                           context: grpc.aio.ServicerContext) -> pb.ListApiKeysResponse:
-        keys = await to_thread(self._p.api_keys.list, request.tenant_id)
-        return pb.ListApiKeysResponse(api_keys=[convert.api_key_to_proto(k) for k in keys])
+        page = await to_thread(self._p.api_keys.list, request.tenant_id, request.page_size,
+                               request.page_token)
+        return pb.ListApiKeysResponse(api_keys=[convert.api_key_to_proto(k) for k in page.items],
+                                      next_page_token=page.next_page_token)
 
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest,
                            context: grpc.aio.ServicerContext) -> pb.RevokeApiKeyResponse:

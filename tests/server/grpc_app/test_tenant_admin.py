@@ -90,3 +90,24 @@ def test_deleting_a_tenant_hides_it_and_disables_its_keys(operator: Clients) -> 
     with pytest.raises(grpc.RpcError) as caught:
         clients.consents.ListConsents(consents_pb2.ListConsentsRequest(), metadata=clients.metadata)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_key_listing_is_paginated(operator: Clients) -> None:
+    tenant_id, _ = new_tenant(operator, "Many keys", [tenant_admin_pb2.SCOPE_DETECT])
+    for n in range(4):
+        operator.admin.CreateApiKey(tenant_admin_pb2.CreateApiKeyRequest(
+            tenant_id=tenant_id, scopes=[tenant_admin_pb2.SCOPE_DETECT], label=f"k{n}"),
+            metadata=operator.metadata)
+    seen: list[str] = []
+    token = ""
+    pages = 0
+    while True:
+        page = operator.admin.ListApiKeys(tenant_admin_pb2.ListApiKeysRequest(
+            tenant_id=tenant_id, page_size=2, page_token=token), metadata=operator.metadata)
+        assert len(page.api_keys) <= 2
+        seen += [k.key_id for k in page.api_keys]
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == 3 and len(seen) == len(set(seen)) == 5
