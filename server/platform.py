@@ -109,6 +109,9 @@ class Platform:
             data_dir_lock=DataDirLock(settings.data_dir),
             engine_uses_gpu=engine.uses_gpu,
         )
+        # Finish erasures a crash interrupted before serving anything: old page images of
+        # destroyed keys leave the SQLite write-ahead log, and blobs of destroyed objects go.
+        db.discard_freed_pages()
         platform.sweep_orphaned_blobs()  # the interval sweep (app.py) catches the younger ones
         return platform
 

@@ -184,20 +184,32 @@ class Eraser:
                       now: Callable[[], float] = time.time) -> int:
         """Erase blobs whose object no longer has a key (interrupted deletions).
 
-        Only blobs older than ``min_age_seconds`` go: a blob is written just before the
-        transaction that records its key commits, so a younger one may belong to an
-        enrollment still running in another server on the same database.
+        Blobs of objects (and tenants) whose destruction is recorded go at once, whatever
+        their age: they are what a crash between an erasure's commit and its blob step
+        leaves behind. Blobs of objects the database does not know go only when older than
+        ``min_age_seconds``: a blob is written just before the transaction that records
+        its key commits, so a younger one may belong to an enrollment still running in
+        another server on the same database.
         """
         cutoff = now() - min_age_seconds
         live: set[str] = set()
-        for object_id, in session.execute(select(VoiceRow.id).where(VoiceRow.wrapped_key.is_not(None))):
-            live.add(object_id)
-        for object_id, in session.execute(select(ConsentRow.id).where(ConsentRow.wrapped_key.is_not(None))):
-            live.add(object_id)
+        destroyed: set[str] = set()
+        for model in (VoiceRow, ConsentRow):
+            for object_id, key in session.execute(select(model.id, model.wrapped_key)):
+                (live if key is not None else destroyed).add(object_id)
+        deleted_tenants = {
+            tenant_id for tenant_id, in session.execute(
+                select(TenantRow.id).where(TenantRow.wrapped_key.is_(None)))
+        }
         removed = 0
         for name in list(self._vault.blobs.iter_keys("tenants")):
             parts = name.split("/")
-            if (len(parts) >= 4 and parts[2] == "objects" and parts[3] not in live
-                    and self._vault.blobs.modified_at(name) < cutoff):
+            if len(parts) < 2:
+                continue
+            pending = parts[1] in deleted_tenants or (
+                len(parts) >= 4 and parts[2] == "objects" and parts[3] in destroyed)
+            unknown = (len(parts) >= 4 and parts[2] == "objects" and parts[3] not in live
+                       and parts[3] not in destroyed)
+            if pending or (unknown and self._vault.blobs.modified_at(name) < cutoff):
                 removed += int(self._vault.blobs.delete(name))
         return removed

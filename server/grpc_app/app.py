@@ -49,8 +49,8 @@ SERVICE_NAMES = (
 SYNTHESIS_SERVICE = synthesis_pb2.DESCRIPTOR.services_by_name["Synthesis"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 EXPIRY_INTERVAL_SECONDS = 60.0
-#: Walking every blob key is not free; orphans are rare and unreadable, so hourly is enough.
-ORPHAN_SWEEP_INTERVAL_SECONDS = 3600.0
+#: Every five minutes a replica finishes erasures that a crashed replica left half done.
+ORPHAN_SWEEP_INTERVAL_SECONDS = 300.0
 
 
 @dataclass
