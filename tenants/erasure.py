@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from server.crypto.canonical import format_utc, parse_utc
 from server.crypto.receipts import ReceiptSigner
+from server.db.erasure_channel import announce_erasure
 from server.db.models import AuditEventRow, ConsentRow, TenantRow, VoiceRow
 from tenants.audit import AuditLog
 from tenants.ids import new_id
@@ -133,6 +134,8 @@ class Eraser:
             ),
         }
         audit_seq = self._audit.append(session, action, plan.tenant_id, **fields)
+        # Other replicas on the same PostgreSQL stop the voices' jobs when this commits.
+        announce_erasure(session, plan.voice_ids)
         signed = self._signer.sign({**fields, "tenant_id": plan.tenant_id, "audit_seq": audit_seq},
                                    issued_at=issued_at)
         return Receipt(receipt_id=receipt_id, payload_json=signed.payload,

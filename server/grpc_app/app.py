@@ -27,6 +27,7 @@ from server.api.v1 import (
     voices_pb2_grpc,
 )
 from server.config import Settings
+from server.db.erasure_channel import ErasureListener
 from server.errors import FailedPrecondition
 from server.grpc_app.health_monitor import follow_health
 from server.grpc_app.interceptors import Authenticator, TokenBucket, VoxguardInterceptor
@@ -63,6 +64,7 @@ class RunningServer:
     health: health.aio.HealthServicer
     _expiry: asyncio.Task[None]
     _health_task: asyncio.Task[None] | None = None
+    _erasures: ErasureListener | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting calls, let running ones finish for ``grace`` s, stop workers."""
@@ -71,6 +73,8 @@ class RunningServer:
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self._expiry.cancel()
+        if self._erasures is not None:
+            await asyncio.to_thread(self._erasures.stop)
         await self.server.stop(grace)
         await self.platform.close()
 
@@ -116,8 +120,21 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     expiry = asyncio.create_task(_expire_consents(platform))
     monitor = asyncio.create_task(follow_health(health_servicer, platform, SERVICE_NAMES,
                                                 SYNTHESIS_SERVICE))
+    erasures = await asyncio.to_thread(_listen_for_erasures, platform, asyncio.get_running_loop())
     log.info("voxguard listening on port %d", port)
-    return RunningServer(server, port, platform, health_servicer, expiry, monitor)
+    return RunningServer(server, port, platform, health_servicer, expiry, monitor, erasures)
+
+
+def _listen_for_erasures(platform: Platform,
+                         loop: asyncio.AbstractEventLoop) -> ErasureListener | None:
+    """On PostgreSQL, evict voices erased by any replica or offline command (LISTEN/NOTIFY)."""
+    if platform.db.dialect != "postgresql" or platform.synthesis is None:
+        return None
+    service = platform.synthesis
+    listener = ErasureListener(platform.settings.resolved_database_url,
+                               lambda ids: loop.call_soon_threadsafe(service.evict_voices, ids))
+    listener.start()
+    return listener
 
 
 def _serve_reflection_v1(server: grpc.aio.Server, service_names: tuple[str, ...]) -> None:
