@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="Share the listen port with other processes (SO_REUSEPORT); off: a taken "
         "address stops the server at start.",
     )
+    metrics_listen: str = Field(
+        "", description="host:port of the Prometheus /metrics endpoint; empty: off."
+    )
     admin_token: SecretStr | None = Field(
         None, description="Operator credential; generated into data_dir/admin.token if unset."
     )
@@ -110,6 +113,15 @@ class Settings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("VOXGUARD_LISTEN must be host:port, e.g. 127.0.0.1:50051")
+        return value
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_metrics_listen(cls, value: str) -> str:
+        value = value.strip()
+        host, _, port = value.rpartition(":")
+        if value and (not host or not port.isdigit() or not 0 <= int(port) <= 65535):
+            raise ValueError("VOXGUARD_METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464) or empty")
         return value
 
     @field_validator("gpt_sovits_device")

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from server.audio import Audio
@@ -26,6 +26,7 @@ from server.db.session import Database
 from server.engines.base import EnrollmentHints, SynthesisEngine, VoiceModel
 from server.engines.registry import create_engine
 from server.errors import InvalidArgument
+from server.metrics import Metrics
 from server.speech.asr import Transcriber
 from server.speech.checks import ConsentLimits, EnrollmentLimits
 from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVerifier
@@ -66,6 +67,7 @@ class Platform:
     data_dir_lock: DataDirLock
     engine_uses_gpu: bool = False
     synthesis: SynthesisService | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Platform:
@@ -129,7 +131,10 @@ class Platform:
             configs, queue_size=self.settings.queue_size,
             stop_grace_seconds=self.settings.worker_stop_grace_seconds,
             stall_seconds=self.settings.worker_stall_seconds,
+            on_worker_replaced=self.metrics.worker_restarts.inc,
         )
+        service_ = self.synthesis
+        self.metrics.follow(lambda: service_.queued_jobs, lambda: len(service_.worker_pids))
         loop = asyncio.get_running_loop()
         service = self.synthesis
         self.eraser.on_voices_erased(

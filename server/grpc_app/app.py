@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -31,6 +32,7 @@ from server.db.erasure_channel import ErasureListener
 from server.errors import FailedPrecondition
 from server.grpc_app.health_monitor import follow_health
 from server.grpc_app.interceptors import Authenticator, TokenBucket, VoxguardInterceptor
+from server.grpc_app.rpc_metrics import MetricsInterceptor
 from server.grpc_app.servicers.consents import ConsentsServicer
 from server.grpc_app.servicers.provenance import ProvenanceServicer
 from server.grpc_app.servicers.synthesis import SynthesisServicer
@@ -65,6 +67,7 @@ class RunningServer:
     _expiry: asyncio.Task[None]
     _health_task: asyncio.Task[None] | None = None
     _erasures: ErasureListener | None = None
+    _metrics_http: Any = None
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting calls, let running ones finish for ``grace`` s, stop workers."""
@@ -75,6 +78,8 @@ class RunningServer:
         self._expiry.cancel()
         if self._erasures is not None:
             await asyncio.to_thread(self._erasures.stop)
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
         await self.server.stop(grace)
         await self.platform.close()
 
@@ -86,7 +91,7 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     platform.data_dir_lock.acquire_shared()
     await platform.start_workers()
     server = grpc.aio.server(
-        interceptors=[VoxguardInterceptor(
+        interceptors=[MetricsInterceptor(platform.metrics), VoxguardInterceptor(
             Authenticator(platform.admin_token, platform.api_keys.authenticate),
             TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
         )],
@@ -121,8 +126,10 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     monitor = asyncio.create_task(follow_health(health_servicer, platform, SERVICE_NAMES,
                                                 SYNTHESIS_SERVICE))
     erasures = await asyncio.to_thread(_listen_for_erasures, platform, asyncio.get_running_loop())
+    metrics_http = platform.metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
     log.info("voxguard listening on port %d", port)
-    return RunningServer(server, port, platform, health_servicer, expiry, monitor, erasures)
+    return RunningServer(server, port, platform, health_servicer, expiry, monitor, erasures,
+                         metrics_http)
 
 
 def _listen_for_erasures(platform: Platform,

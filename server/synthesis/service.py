@@ -61,6 +61,7 @@ class SynthesisService:
         respawn_delay: float = 1.0,
         stop_grace_seconds: float = 10.0,
         stall_seconds: float = 300.0,
+        on_worker_replaced: Callable[[], None] | None = None,
     ) -> None:
         if not worker_configs:
             raise ValueError("at least one worker is needed")
@@ -71,6 +72,7 @@ class SynthesisService:
         self._workers: dict[int, WorkerHandle] = {}
         self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
         self._respawn_delay = respawn_delay
+        self._on_worker_replaced = on_worker_replaced
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
         self._stopping = False
@@ -231,6 +233,8 @@ class SynthesisService:
     def _respawn(self, worker_id: int) -> None:
         if not self._stopping and worker_id not in self._workers:
             self._spawn(worker_id)
+            if self._on_worker_replaced is not None:
+                self._on_worker_replaced()
 
     def _fail(self, job_id: str, kind: FailureKind, message: str) -> None:
         queue = self._outputs.get(job_id)

@@ -27,6 +27,8 @@ class ProvenanceServicer(provenance_pb2_grpc.ProvenanceServicer):
                               context: grpc.aio.ServicerContext) -> pb.DetectWatermarkResponse:
         audio = await to_thread(decode_audio, request.audio, max_seconds=MAX_DETECT_SECONDS)
         found = await to_thread(self._detect, audio)
+        self._p.metrics.detections.labels(
+            result="detected" if found.detected else "not_detected").inc()
         if not found.detected or found.payload is None:
             return pb.DetectWatermarkResponse(detected=False, confidence=found.confidence)
         generation = await to_thread(self._p.generations.find, caller_tenant(), found.payload.hex())

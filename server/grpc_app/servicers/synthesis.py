@@ -77,8 +77,13 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
         job = SynthesisJob.for_request(request_record)
         samples = 0
         rate = 0
+        accepted = time.monotonic()
+        metrics = self._p.metrics
         try:
             async for piece in service.run(job):
+                if samples == 0 and piece.pcm16:
+                    metrics.first_chunk.observe(time.monotonic() - accepted)
+                metrics.audio_seconds.inc(len(piece.pcm16) / 2 / max(piece.sample_rate, 1))
                 samples += len(piece.pcm16) // 2
                 rate = piece.sample_rate
                 yield piece
