@@ -30,8 +30,8 @@ class Settings(BaseSettings):
         description="Share the listen port with other processes (SO_REUSEPORT); off: a taken "
         "address stops the server at start.",
     )
-    metrics_listen: str = Field(
-        "", description="host:port of the Prometheus /metrics endpoint; empty: off."
+    metrics_listen: str | None = Field(
+        None, description="host:port of the Prometheus /metrics endpoint; unset or empty: off."
     )
     admin_token: SecretStr | None = Field(
         None, description="Operator credential; generated into data_dir/admin.token if unset."
@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     enroll_min_speech_seconds: float = Field(20.0, ge=1.0, description="Minimum detected speech.")
     enroll_max_seconds: float = Field(300.0, ge=10.0, description="Longest enrollment audio.")
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Log lines as JSON objects (default) or plain text."
+    )
 
     @field_validator("admin_token")
     @classmethod
@@ -117,8 +120,10 @@ class Settings(BaseSettings):
 
     @field_validator("metrics_listen")
     @classmethod
-    def _check_metrics_listen(cls, value: str) -> str:
-        value = value.strip()
+    def _check_metrics_listen(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
         host, _, port = value.rpartition(":")
         if value and (not host or not port.isdigit() or not 0 <= int(port) <= 65535):
             raise ValueError("VOXGUARD_METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464) or empty")

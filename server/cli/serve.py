@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 from server.cli.local import reports_errors
 from server.config import Settings
+from server.logs import configure_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     overrides = {"listen": args.listen} if args.listen else {}
     settings = Settings.load(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     host = settings.listen.rpartition(":")[0]
 
     def ready(running: RunningServer) -> None:
