@@ -8,7 +8,7 @@ names the first event that was altered, removed, inserted or reordered.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,22 +76,28 @@ class AuditLog:
 
         ``expected_head`` is a head hash recorded earlier outside the database: the chain
         must still contain it, which catches the one edit the chain alone cannot (removing
-        the newest events).
+        the newest events). Rows stream from the database in batches, so memory stays flat
+        however long the chain is.
         """
+        scan = _ChainScan(expected_head)
         with database.transaction(write=False) as session:
-            rows = session.execute(select(AuditEventRow).order_by(AuditEventRow.seq)).scalars().all()
-            result = verify_chain(_chain_events(rows))
-            broken_seq = rows[result.broken_index].seq if result.broken_index is not None and result.broken_index < len(rows) else None
-            if result.ok:
-                result_seq_gap = _first_sequence_gap(rows)
-                if result_seq_gap is not None:
-                    return AuditReport(False, len(rows), result.head.hex(), result_seq_gap,
-                                       "sequence numbers are not contiguous: an event was removed")
-                if expected_head is not None and all(bytes(row.hash) != expected_head for row in rows):
-                    return AuditReport(False, len(rows), result.head.hex(), None,
-                                       f"the recorded head {expected_head.hex()} is not in the chain: "
-                                       "events up to it were removed or rewritten")
-        return AuditReport(result.ok, result.checked, result.head.hex(), broken_seq, result.reason)
+            rows = session.execute(
+                select(AuditEventRow).order_by(AuditEventRow.seq)
+                .execution_options(yield_per=_VERIFY_BATCH)
+            ).scalars()
+            result = verify_chain(scan.events(rows))
+        if not result.ok:
+            # verify_chain stops at the first event that does not fit: the last one read.
+            return AuditReport(False, result.checked, result.head.hex(), scan.last_seq,
+                               result.reason)
+        if scan.gap is not None:
+            return AuditReport(False, scan.count, result.head.hex(), scan.gap,
+                               "sequence numbers are not contiguous: an event was removed")
+        if expected_head is not None and not scan.head_found:
+            return AuditReport(False, scan.count, result.head.hex(), None,
+                               f"the recorded head {expected_head.hex()} is not in the chain: "
+                               "events up to it were removed or rewritten")
+        return AuditReport(True, result.checked, result.head.hex(), None, result.reason)
 
     @staticmethod
     def events(database: Database, tenant_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -104,19 +110,33 @@ class AuditLog:
                 yield json.loads(row.fields_json)
 
 
-def _chain_events(rows: list[AuditEventRow]) -> Iterator[ChainEvent]:
-    for row in rows:
-        try:
-            fields = json.loads(row.fields_json)
-        except json.JSONDecodeError:
-            fields = {"unreadable": row.fields_json}
-        if (fields.get("seq"), fields.get("kind"), fields.get("tenant_id")) != (row.seq, row.kind, row.tenant_id):
-            fields = {**fields, "row_mismatch": True}
-        yield ChainEvent(fields=fields, hash=row.hash, previous_hash=row.prev_hash)
+_VERIFY_BATCH = 500
 
 
-def _first_sequence_gap(rows: list[AuditEventRow]) -> int | None:
-    for expected, row in enumerate(rows, start=1):
-        if row.seq != expected:
-            return row.seq
-    return None
+class _ChainScan:
+    """What ``verify`` learns while rows stream past: sequence gaps, the head, the last row."""
+
+    def __init__(self, expected_head: bytes | None) -> None:
+        self.expected_head = expected_head
+        self.count = 0
+        self.last_seq: int | None = None
+        self.gap: int | None = None
+        self.head_found = False
+
+    def events(self, rows: Iterable[AuditEventRow]) -> Iterator[ChainEvent]:
+        """The rows as chain events, noting what the chain check alone does not see."""
+        for row in rows:
+            self.count += 1
+            self.last_seq = row.seq
+            if self.gap is None and row.seq != self.count:
+                self.gap = row.seq
+            if self.expected_head is not None and bytes(row.hash) == self.expected_head:
+                self.head_found = True
+            try:
+                fields = json.loads(row.fields_json)
+            except json.JSONDecodeError:
+                fields = {"unreadable": row.fields_json}
+            if (fields.get("seq"), fields.get("kind"), fields.get("tenant_id")) != (
+                    row.seq, row.kind, row.tenant_id):
+                fields = {**fields, "row_mismatch": True}
+            yield ChainEvent(fields=fields, hash=row.hash, previous_hash=row.prev_hash)
