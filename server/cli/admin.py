@@ -16,9 +16,10 @@ from pathlib import Path
 from server.cli.local import (
     Handler,
     add_data_dir_flag,
+    is_initialised,
     local_settings,
-    note_new_data_dir,
     reports_errors,
+    require_initialised,
 )
 from server.cli.output import (
     EXIT_CHECK_FAILED,
@@ -50,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``admin`` command group."""
     admin = subparsers.add_parser("admin", help="operator tasks on the local data dir")
     commands = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    _leaf(commands, "init", "create a new installation in the data dir (keys, database)", _init)
 
     tenant = commands.add_parser("tenant", help="create, list and delete tenants")
     tenant_commands = tenant.add_subparsers(dest="tenant_command", metavar="COMMAND", required=True)
@@ -102,8 +104,26 @@ def _leaf(commands: argparse._SubParsersAction, name: str, help_text: str,
 
 def _open(args: argparse.Namespace) -> Core:
     settings = local_settings(args)
-    note_new_data_dir(settings)
+    require_initialised(settings)
     return Core.open(settings)
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Create a new installation: data directory, schema, keyrings, operator credential."""
+    from server.platform import load_admin_token, load_watermark_keyring
+
+    settings = local_settings(args)
+    if is_initialised(settings):
+        print(f"voxguard installation already present in {settings.data_dir}; nothing to do")
+        return 0
+    core = Core.open(settings)
+    try:
+        load_watermark_keyring(settings)
+        load_admin_token(settings)
+    finally:
+        core.close()
+    print(f"created a new voxguard installation in {settings.data_dir}")
+    return 0
 
 
 # -- tenants ------------------------------------------------------------------------------

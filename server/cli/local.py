@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pydantic import ValidationError
 
 from server.cli.output import fail
 from server.config import Settings
-from server.errors import VoxguardError
+from server.errors import FailedPrecondition, VoxguardError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -33,11 +32,24 @@ def local_settings(args: argparse.Namespace) -> Settings:
     return Settings.load(data_dir=data_dir) if data_dir else Settings.load()
 
 
-def note_new_data_dir(settings: Settings) -> None:
-    """Tell the operator on stderr when a command is about to initialise a new data dir."""
-    if settings.database_url is None and not (settings.data_dir / "voxguard.db").exists():
-        print(f"note: no voxguard database in {settings.data_dir}; initialising a new one",
-              file=sys.stderr)
+def is_initialised(settings: Settings) -> bool:
+    """True when the data directory already holds a voxguard keyring (or keys are given)."""
+    return settings.master_key is not None or settings.resolved_master_key_file.exists()
+
+
+def require_initialised(settings: Settings) -> None:
+    """Refuse to create keys in a data directory nobody asked to create.
+
+    A mistyped ``VOXGUARD_DATA_DIR`` would otherwise start an empty installation with a new
+    keyring next to the real one; a new installation is created only by ``voxguard admin
+    init`` or ``voxguard serve --init``.
+    """
+    if not is_initialised(settings):
+        raise FailedPrecondition(
+            f"no voxguard installation in {settings.data_dir} (no master keyring there): check "
+            "VOXGUARD_DATA_DIR, or create a new installation with `voxguard admin init` "
+            "(or `voxguard serve --init`)"
+        )
 
 
 def reports_errors(handler: Handler) -> Handler:

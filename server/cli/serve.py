@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.cli.local import reports_errors
+from server.cli.local import reports_errors, require_initialised
 from server.config import Settings
 from server.logs import configure_logging
 
@@ -14,6 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``serve`` and ``db`` commands."""
     serve = subparsers.add_parser("serve", help="run the gRPC server (settings from VOXGUARD_*)")
     serve.add_argument("--listen", help="host:port to listen on (overrides VOXGUARD_LISTEN)")
+    serve.add_argument("--init", action="store_true",
+                       help="create a new installation if the data dir holds none")
     serve.set_defaults(handler=reports_errors(_serve))
     db = subparsers.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -27,6 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     overrides = {"listen": args.listen} if args.listen else {}
     settings = Settings.load(**overrides)
+    if not args.init:
+        require_initialised(settings)
     configure_logging(settings.log_level, settings.log_format)
     host = settings.listen.rpartition(":")[0]
 

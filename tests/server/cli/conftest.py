@@ -48,14 +48,24 @@ def voxguard(capsys: pytest.CaptureFixture[str]) -> Voxguard:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh data dir given through VOXGUARD_DATA_DIR (and no other VOXGUARD_* leaks in)."""
+def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir path given through VOXGUARD_DATA_DIR, with no installation in it yet
+    (and no other VOXGUARD_* leaks in)."""
     for name in ("VOXGUARD_DATABASE_URL", "VOXGUARD_MASTER_KEY", "VOXGUARD_MASTER_KEY_FILE",
                  "VOXGUARD_API_KEY", "VOXGUARD_LISTEN", "VOXGUARD_SERVER"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "data"
     monkeypatch.setenv("VOXGUARD_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def data_dir(empty_data_dir: Path) -> Path:
+    """A new installation made with ``voxguard admin init`` (as an operator must)."""
+    from server.cli.main import main
+
+    assert main(["admin", "init"]) == 0
+    return empty_data_dir
 
 
 ADMIN_TOKEN = "vxa_cli-test-operator-token-0123456789"

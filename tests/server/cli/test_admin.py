@@ -26,7 +26,6 @@ def test_tenant_create_list_delete(voxguard: Voxguard, data_dir: Path) -> None:
     created = voxguard("admin", "tenant", "create", "Acme Voices")
     assert created.code == 0
     assert "created tenant tenant_" in created.out
-    assert "initialising a new one" in created.err
     tenant_id = voxguard("admin", "tenant", "list", "--json").json()[0]["tenant_id"]
     assert "Acme Voices" in voxguard("admin", "tenant", "list").out
 
@@ -116,7 +115,7 @@ def test_rotate_master_key_refuses_while_a_server_uses_the_data_dir(voxguard: Vo
     assert voxguard("admin", "rotate-master-key").code == 0
 
 
-def test_rotate_master_key_refuses_operator_key_and_explains(voxguard: Voxguard, data_dir: Path,
+def test_rotate_master_key_refuses_operator_key_and_explains(voxguard: Voxguard, empty_data_dir: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     key = voxguard("admin", "rotate-master-key", "--new-operator-key").out.strip()
     assert len(base64.b64decode(key)) == 32
@@ -124,10 +123,10 @@ def test_rotate_master_key_refuses_operator_key_and_explains(voxguard: Voxguard,
     result = voxguard("admin", "rotate-master-key")
     assert result.code == 2
     assert "VOXGUARD_MASTER_KEY" in result.err and "--rewrap-only" in result.err
-    assert not (data_dir / "master.key").exists()
+    assert not (empty_data_dir / "master.key").exists()
 
 
-def test_operator_key_procedure_rewrap_only(voxguard: Voxguard, data_dir: Path,
+def test_operator_key_procedure_rewrap_only(voxguard: Voxguard, empty_data_dir: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     old = MasterKeyring.generate_operator_key()
     new = MasterKeyring.generate_operator_key()
@@ -146,8 +145,9 @@ def test_operator_key_procedure_rewrap_only(voxguard: Voxguard, data_dir: Path,
         core.close()
 
 
-def test_receipt_key_and_verify_receipt(voxguard: Voxguard, data_dir: Path, tmp_path: Path) -> None:
+def test_receipt_key_and_verify_receipt(voxguard: Voxguard, empty_data_dir: Path, tmp_path: Path) -> None:
     assert voxguard("admin", "receipt-key").code == 2  # no data dir yet: nothing is created
+    assert voxguard("admin", "init").code == 0
     tenant_id = create_tenant(voxguard)
     receipt_file = tmp_path / "receipt.txt"
     assert voxguard("admin", "tenant", "delete", tenant_id, "--receipt-out", str(receipt_file)).code == 0
@@ -217,3 +217,22 @@ def test_serve_reports_invalid_settings_the_same_way(voxguard: Voxguard, monkeyp
     result = voxguard("serve")
     assert result.code == 2
     assert result.err.startswith("error: invalid VOXGUARD_* settings: VOXGUARD_LISTEN: VOXGUARD_LISTEN must be")
+
+
+def test_a_data_dir_without_an_installation_is_refused(voxguard: Voxguard, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped VOXGUARD_DATA_DIR once created a second keyring silently."""
+    typo = tmp_path / "voxgaurd"
+    monkeypatch.setenv("VOXGUARD_DATA_DIR", str(typo))
+    monkeypatch.delenv("VOXGUARD_MASTER_KEY", raising=False)
+    refused = voxguard("admin", "tenant", "list")
+    assert refused.code == 2 and "no voxguard installation in" in refused.err
+    assert "voxguard admin init" in refused.err
+    assert not (typo / "master.key").exists()
+    from server.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert voxguard("admin", "init").code == 0 and (typo / "master.key").exists()
+    assert "already present" in voxguard("admin", "init").out
+    assert voxguard("admin", "tenant", "list").code == 0

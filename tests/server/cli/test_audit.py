@@ -69,8 +69,8 @@ def test_list_filters_by_tenant_and_limit(voxguard: Voxguard, data_dir: Path) ->
     assert "api_key.created" in table and "scopes=" in table
 
 
-def test_missing_database_is_an_error_and_creates_nothing(voxguard: Voxguard, data_dir: Path) -> None:
+def test_missing_database_is_an_error_and_creates_nothing(voxguard: Voxguard, empty_data_dir: Path) -> None:
     result = voxguard("audit", "verify")
     assert result.code == 2
     assert "no voxguard database" in result.err
-    assert not data_dir.exists()
+    assert not empty_data_dir.exists()
