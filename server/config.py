@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="Share the listen port with other processes (SO_REUSEPORT); off: a taken "
         "address stops the server at start.",
     )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/gRPC collector for traces, e.g. http://127.0.0.1:4317; unset: off."
+    )
     metrics_listen: str | None = Field(
         None, description="host:port of the Prometheus /metrics endpoint; unset or empty: off."
     )

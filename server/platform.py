@@ -33,6 +33,7 @@ from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVeri
 from server.storage.lock import DataDirLock
 from server.synthesis.planning import plan_workers, visible_gpus
 from server.synthesis.service import SynthesisService
+from server.tracing import Tracing
 from server.watermark import Keyring
 from tenants.api_keys import ApiKeyService
 from tenants.audit import AuditLog
@@ -68,6 +69,7 @@ class Platform:
     engine_uses_gpu: bool = False
     synthesis: SynthesisService | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing = field(default_factory=lambda: Tracing(None))
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Platform:
@@ -110,6 +112,7 @@ class Platform:
             admin_token=load_admin_token(settings),
             data_dir_lock=DataDirLock(settings.data_dir),
             engine_uses_gpu=engine.uses_gpu,
+            tracing=Tracing(settings.otlp_endpoint),
         )
         # Finish erasures a crash interrupted before serving anything: old page images of
         # destroyed keys leave the SQLite write-ahead log, and blobs of destroyed objects go.
@@ -124,6 +127,7 @@ class Platform:
             gpu_count=visible_gpus(), cpu_workers=self.settings.cpu_workers,
             watermark_key_file=self.settings.resolved_watermark_key_file,
             engine_options=self.settings.resolved_engine_options,
+            otlp_endpoint=self.settings.otlp_endpoint,
         )
         log.info("starting %d synthesis workers (%s)", len(configs),
                  "one per GPU" if configs[0].engine_options.get("device") else "CPU")
@@ -152,6 +156,7 @@ class Platform:
         if self.synthesis is not None:
             await self.synthesis.stop()
         self.db.dispose()
+        self.tracing.shutdown()
         self.data_dir_lock.release()
 
 

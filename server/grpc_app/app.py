@@ -91,7 +91,7 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     platform.data_dir_lock.acquire_shared()
     await platform.start_workers()
     server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(platform.metrics), VoxguardInterceptor(
+        interceptors=[MetricsInterceptor(platform.metrics, platform.tracing), VoxguardInterceptor(
             Authenticator(platform.admin_token, platform.api_keys.authenticate),
             TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
         )],

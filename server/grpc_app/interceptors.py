@@ -31,6 +31,7 @@ from server.errors import (
 )
 from server.grpc_app.bounds import check_identifier_bounds
 from server.grpc_app.errors import status_for, trailing_metadata
+from server.tracing import span
 from tenants.records import Principal, Scope
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ class VoxguardInterceptor(grpc.aio.ServerInterceptor):
         return _wrap(handler, lambda: self._admit(access, metadata))
 
     async def _admit(self, access: str | Scope | None, metadata: Any) -> Principal:
+        with span("authorize"):
+            return await self._authorize(access, metadata)
+
+    async def _authorize(self, access: str | Scope | None, metadata: Any) -> Principal:
         principal = await asyncio.to_thread(self._authenticator.resolve, metadata)
         if access is None:
             raise PermissionDenied("this method is not available")

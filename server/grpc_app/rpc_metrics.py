@@ -10,18 +10,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from opentelemetry import trace
 
 from server.logs import REQUEST_ID, REQUEST_ID_HEADER, request_id_from
 from server.metrics import Metrics
+from server.tracing import Tracing, context_from_metadata, set_current_tracer
 
 access_log = logging.getLogger("voxguard.access")
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Feeds ``voxguard_rpc_requests_total`` and ``voxguard_rpc_duration_seconds``."""
+    """Request id, the RPC's span, ``voxguard_rpc_requests_total`` and its duration."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self._metrics = metrics
+        self._tracer = tracing.tracer if tracing is not None else trace.NoOpTracer()
 
     async def intercept_service(
         self,
@@ -31,7 +34,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        return _timed(handler, handler_call_details.method, self._metrics)
+        return _timed(handler, handler_call_details.method, self._metrics, self._tracer)
 
 
 async def _tag_request(context: grpc.aio.ServicerContext) -> None:
@@ -52,9 +55,19 @@ def _code_of(context: grpc.aio.ServicerContext, error: BaseException | None) -> 
     return "OK" if error is None else "UNKNOWN"
 
 
-def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics) -> grpc.RpcMethodHandler:
+def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics,
+           tracer: trace.Tracer) -> grpc.RpcMethodHandler:
+    def open_span(context: grpc.aio.ServicerContext) -> Any:
+        set_current_tracer(tracer)
+        return tracer.start_as_current_span(
+            f"rpc {method}", context=context_from_metadata(context.invocation_metadata()),
+            kind=trace.SpanKind.SERVER,
+            attributes={"rpc.system": "grpc", "rpc.method": method,
+                        "voxguard.request_id": REQUEST_ID.get()})
+
     def record(context: grpc.aio.ServicerContext, started: float, error: BaseException | None) -> None:
         code = _code_of(context, error)
+        trace.get_current_span().set_attribute("rpc.grpc.status_code", code)
         seconds = time.perf_counter() - started
         metrics.rpc_requests.labels(method=method, code=code).inc()
         metrics.rpc_duration.labels(method=method).observe(seconds)
@@ -68,13 +81,14 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics) -> grp
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, error = time.perf_counter(), None
             await _tag_request(context)
-            try:
-                return await behavior(request, context)
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                record(context, started, error)
+            with open_span(context):
+                try:
+                    return await behavior(request, context)
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    record(context, started, error)
 
         factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
                    else grpc.stream_unary_rpc_method_handler)
@@ -86,14 +100,15 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics) -> grp
     async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         started, error = time.perf_counter(), None
         await _tag_request(context)
-        try:
-            async for item in behavior(request, context):
-                yield item
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            record(context, started, error)
+        with open_span(context):
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                record(context, started, error)
 
     factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
                else grpc.stream_stream_rpc_method_handler)

@@ -11,7 +11,8 @@ from server.synthesis.worker import WorkerConfig
 
 def plan_workers(*, engine_name: str, uses_gpu: bool, gpu_count: int, cpu_workers: int,
                  watermark_key_file: Path,
-                 engine_options: Mapping[str, Any] | None = None) -> list[WorkerConfig]:
+                 engine_options: Mapping[str, Any] | None = None,
+                 otlp_endpoint: str | None = None) -> list[WorkerConfig]:
     """One worker per GPU for a GPU engine when GPUs exist, else ``cpu_workers`` CPU workers.
 
     Every worker gets the operator's ``engine_options``; a GPU worker also its ``device``.
@@ -21,14 +22,17 @@ def plan_workers(*, engine_name: str, uses_gpu: bool, gpu_count: int, cpu_worker
     if uses_gpu and gpu_count > 0:
         if str(options.get("device", "")).startswith("cuda:"):
             return [WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                         otlp_endpoint=otlp_endpoint,
                                  engine_options=options)]
         return [
             WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                         otlp_endpoint=otlp_endpoint,
                          engine_options={**options, "device": f"cuda:{index}"})
             for index in range(gpu_count)
         ]
     return [
         WorkerConfig(engine_name=engine_name, watermark_key_file=watermark_key_file,
+                         otlp_endpoint=otlp_endpoint,
                      engine_options=dict(options))
         for _ in range(cpu_workers)
     ]

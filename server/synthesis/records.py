@@ -30,17 +30,20 @@ class SynthesisJob:
     deadline: float | None = None
     #: Sampling options the caller set (``SynthesisParams`` field names), already validated.
     sampling: dict[str, Any] = field(default_factory=dict)
+    #: W3C trace context of the request, so the worker's spans join its trace.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
     @classmethod
-    def for_request(cls, request: GenerationRequest) -> SynthesisJob:
+    def for_request(cls, request: GenerationRequest,
+                    trace_context: dict[str, str] | None = None) -> SynthesisJob:
         """The worker job of an authorised request (a fresh job id)."""
         return cls(
             job_id=new_id("job"), tenant_id=request.tenant_id, voice_id=request.voice_id,
             voice_model=request.voice_model, text=request.text, language=request.language,
             speed=request.speed, sample_rate=request.sample_rate,
             generation_id=request.generation_id, deadline=request.deadline,
-            sampling=dict(request.sampling),
+            sampling=dict(request.sampling), trace_context=dict(trace_context or {}),
         )
 
 

@@ -73,6 +73,7 @@ class SynthesisService:
         self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
         self._respawn_delay = respawn_delay
         self._on_worker_replaced = on_worker_replaced
+        self._assigned_ns: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
         self._stopping = False
@@ -146,6 +147,10 @@ class SynthesisService:
             if not finished:
                 self.cancel(job.job_id)
 
+    def assigned_at_ns(self, job_id: str) -> int | None:
+        """When a worker took the job (epoch nanoseconds), for the queueing span."""
+        return self._assigned_ns.get(job_id)
+
     def cancel(self, job_id: str) -> None:
         """Stop a job wherever it is (queued: dropped; running: worker told to stop)."""
         worker_id = self._scheduler.cancel(job_id)
@@ -185,6 +190,7 @@ class SynthesisService:
                 self._fail(assignment.job.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
             else:
                 self._watchdog.started(assignment.job.job_id)
+                self._assigned_ns[assignment.job.job_id] = time.time_ns()
 
     def _on_message(self, worker_id: int, message: Any) -> None:
         assert self._loop is not None
@@ -215,6 +221,7 @@ class SynthesisService:
 
     def _job_ended(self, job_id: str) -> None:
         self._watchdog.ended(job_id)
+        self._assigned_ns.pop(job_id, None)
         self._scheduler.finish(job_id)
 
     def _handle_exit(self, worker_id: int) -> None:

@@ -45,6 +45,7 @@ class WorkerConfig:
     engine_options: dict[str, Any] = field(default_factory=dict)
     torch_threads: int = 1
     cache_size: int = 16
+    otlp_endpoint: str | None = None
 
 
 class _JobCancelled(Exception):
@@ -84,14 +85,24 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(config.torch_threads))
     from server.engines.base import SynthesisParams, VoiceModel
     from server.engines.registry import create_engine
+    from server.tracing import Tracing
     from server.watermark import Keyring
 
+    tracing = Tracing(config.otlp_endpoint, service_name="voxguard-worker")
     engine = create_engine(config.engine_name, config.engine_options)
     engine.prepare()
     keyring = Keyring.load(config.watermark_key_file)
     cache = _VoiceCache(config.cache_size)
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version))
-    lifecycle = _Lifecycle()
+    lifecycle = _Lifecycle(tracer=tracing.tracer)
+    try:
+        _serve(conn, engine, keyring, cache, lifecycle, SynthesisParams, VoiceModel)
+    finally:
+        tracing.shutdown()
+
+
+def _serve(conn: Connection, engine: Any, keyring: Any, cache: _VoiceCache,
+           lifecycle: _Lifecycle, params_type: Any, model_type: Any) -> None:
     while not lifecycle.shutdown_requested:
         try:
             message = conn.recv()
@@ -102,25 +113,31 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         if isinstance(message, EvictVoice):
             cache.evict(message.voice_id)
         elif isinstance(message, SynthesisJob):
-            _serve_job(conn, message, engine, keyring, cache, SynthesisParams, VoiceModel,
-                       lifecycle)
+            _serve_job(conn, message, engine, keyring, cache, params_type, model_type, lifecycle)
 
 
 @dataclass
 class _Lifecycle:
     """A Shutdown that arrives during a job lets the job finish; the worker exits after it."""
 
+    tracer: Any = None
     shutdown_requested: bool = False
 
 
 def _serve_job(conn: Connection, job: SynthesisJob, engine: Any, keyring: Any,
                cache: _VoiceCache, params_type: Any, model_type: Any,
                lifecycle: _Lifecycle) -> None:
+    from server.tracing import context_from_carrier
+
     try:
-        model = cache.get(job.voice_id, job.voice_model, model_type.from_bytes)
-        params = params_type(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
-        _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring, cache,
-                 lifecycle)
+        with lifecycle.tracer.start_as_current_span(
+            "synthesis.worker", context=context_from_carrier(job.trace_context),
+            attributes={"voxguard.generation_id": job.generation_id, "voxguard.engine": engine.name},
+        ):
+            model = cache.get(job.voice_id, job.voice_model, model_type.from_bytes)
+            params = params_type(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
+            _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring,
+                     cache, lifecycle)
     except _JobCancelled:
         conn.send(JobFailure(job.job_id, FailureKind.CANCELLED, "the request was cancelled"))
     except _VoiceEvicted:
@@ -148,7 +165,8 @@ def _run_job(conn: Connection, job: SynthesisJob, chunks: Any, keyring: Any,
         if embedder is None:
             rate = chunk.sample_rate
             embedder = StreamingEmbedder(keyring, payload, rate)
-        marked = embedder.push(np.asarray(chunk.samples, dtype=np.float32))
+        with lifecycle.tracer.start_as_current_span("watermark"):
+            marked = embedder.push(np.asarray(chunk.samples, dtype=np.float32))
         if marked.size:
             conn.send(AudioPiece(job.job_id, job.generation_id, sequence, _pcm16(marked), rate, final=False))
             sequence += 1

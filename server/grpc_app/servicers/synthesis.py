@@ -18,6 +18,7 @@ from server.grpc_app.errors import status_for
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
 from server.synthesis.records import AudioPiece, SynthesisJob
+from server.tracing import current_carrier, current_tracer, span
 from tenants.generations import SynthesisOptions
 
 FORMATS = {
@@ -72,9 +73,11 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
                                    language=request.language, audio_format=fmt,
                                    sample_rate=request.sample_rate_hz, speed=request.speed,
                                    streamed=streamed, sampling=sampling_options(request))
-        request_record = await to_thread(self._p.generations.begin, caller_tenant(), options,
-                                         deadline)
-        job = SynthesisJob.for_request(request_record)
+        with span("db.begin_generation"):
+            request_record = await to_thread(self._p.generations.begin, caller_tenant(), options,
+                                             deadline)
+        job = SynthesisJob.for_request(request_record, current_carrier())
+        submitted_ns = time.time_ns()
         samples = 0
         rate = 0
         accepted = time.monotonic()
@@ -83,6 +86,9 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             async for piece in service.run(job):
                 if samples == 0 and piece.pcm16:
                     metrics.first_chunk.observe(time.monotonic() - accepted)
+                    queued_until = service.assigned_at_ns(job.job_id) or time.time_ns()
+                    current_tracer().start_span(
+                        "synthesis.queue", start_time=submitted_ns).end(end_time=queued_until)
                 metrics.audio_seconds.inc(len(piece.pcm16) / 2 / max(piece.sample_rate, 1))
                 samples += len(piece.pcm16) // 2
                 rate = piece.sample_rate
