@@ -89,3 +89,7 @@ class DecryptionError(Exception):
     It is not a ``VoxguardError`` because it must never reach a caller as such; the layer
     that sees it decides what the caller is told.
     """
+
+
+class ModelFilesError(FailedPrecondition):
+    """An engine's model files are missing, damaged, foreign or do not belong together."""
