@@ -1,0 +1,262 @@
+"""The ``gpt-sovits`` synthesis engine: enrollment and streaming synthesis on the platform.
+
+Construction checks the operator's model folder at once (every file present, every
+checkpoint readable and of a known format, T2S and SoVITS belonging together), so a bad
+folder stops the server at start with one clear line. The models themselves load on first
+use, or at once in synthesis workers (:meth:`GptSovitsEngine.prepare`).
+
+Enrollment picks a 3-10 s whole-phrase reference clip (:mod:`.reference`), finds its words
+(the caller's transcript, else the bundled English recogniser), and stores the clip, its
+text and phones, its prompt codes and, for Pro, its speaker embedding (:mod:`.voice`).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from server.audio import Audio, resample
+from server.engines.base import (
+    SAMPLING_OPTIONS,
+    AudioChunk,
+    EnrollmentHints,
+    SynthesisEngine,
+    SynthesisParams,
+    VoiceModel,
+)
+from server.engines.gpt_sovits.checkpoints import (
+    check_pair,
+    load_sovits_checkpoint,
+    load_t2s_checkpoint,
+)
+from server.engines.gpt_sovits.layout import ModelFiles, resolve_model_files
+from server.engines.gpt_sovits.pipeline import (
+    DTYPES,
+    OUTPUT_RATE,
+    GptSovitsModels,
+    InferenceOptions,
+    PreparedVoice,
+)
+from server.engines.gpt_sovits.reference import choose_clip, locate_in_transcript, proportional_text
+from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
+from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
+from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, ModelFilesError
+from server.text import base_language, validate_text
+
+ENGINE_NAME = "gpt-sovits"
+ENGINE_VERSION = "1.0.0"
+#: Platform language codes -> the official front end's.
+_FRONT_END_LANGUAGES = {"en": "en", "cmn": "zh"}
+
+
+class GptSovitsEngine(SynthesisEngine):
+    """GPT-SoVITS v2 / v2Pro / v2ProPlus on the operator's official checkpoints."""
+
+    name = ENGINE_NAME
+    version = ENGINE_VERSION
+    native_sample_rate = OUTPUT_RATE
+    supported_options = frozenset(SAMPLING_OPTIONS)
+
+    def __init__(
+        self,
+        models_dir: str | None = None,
+        variant: str | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        gpt_weights: str | None = None,
+        sovits_weights: str | None = None,
+        sv_weights: str | None = None,
+        hubert_dir: str | None = None,
+        bert_dir: str | None = None,
+        g2pw_dir: str | None = None,
+        zh_g2p: str = "auto",
+        max_text_chars: int = 5_000,
+        asr_model_path: str | None = None,
+        max_new_tokens: int | None = None,
+    ) -> None:
+        if not models_dir:
+            raise ModelFilesError(
+                "the gpt-sovits engine needs the official pretrained models: set "
+                "VOXGUARD_GPT_SOVITS_MODELS to the folder laid out like GPT_SoVITS/pretrained_models"
+            )
+        if dtype not in DTYPES:
+            raise InvalidArgument(f"dtype {dtype!r} is unknown; use one of {', '.join(DTYPES)}")
+        overrides = {
+            key: value for key, value in {
+                "sv_weights": sv_weights, "hubert_dir": hubert_dir, "bert_dir": bert_dir,
+                "g2pw_dir": g2pw_dir,
+            }.items() if value
+        }
+        self.files: ModelFiles = resolve_model_files(
+            Path(models_dir), variant=variant,
+            gpt_weights=Path(gpt_weights) if gpt_weights else None,
+            sovits_weights=Path(sovits_weights) if sovits_weights else None,
+            overrides=overrides,
+        )
+        check_pair(load_t2s_checkpoint(self.files.t2s), load_sovits_checkpoint(self.files.sovits))
+        if zh_g2p == "auto":
+            zh_g2p = "g2pw" if self.files.g2pw_dir is not None else "pypinyin"
+        self.zh_g2p = zh_g2p
+        self.device = device
+        self.dtype = dtype
+        self.uses_gpu = device.startswith("cuda")
+        self._max_text_chars = int(max_text_chars)
+        if max_new_tokens is not None and not 1 <= int(max_new_tokens) <= MAX_NEW_TOKENS:
+            raise InvalidArgument(
+                f"max_new_tokens {max_new_tokens} is out of range; use 1-{MAX_NEW_TOKENS} "
+                "semantic tokens (25 per second of speech) per text segment"
+            )
+        self._max_new_tokens = int(max_new_tokens) if max_new_tokens else MAX_NEW_TOKENS
+        self._asr_model_path = asr_model_path
+        self._models: GptSovitsModels | None = None
+        self._transcriber: Any = None
+        self._lock = threading.Lock()
+        # Keyed by the worker's cached VoiceModel object: when the worker evicts a voice
+        # (deletion, revocation) and drops the model, its prepared tensors go with it.
+        self._prepared: weakref.WeakKeyDictionary[VoiceModel, PreparedVoice] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def supported_languages(self) -> tuple[str, ...]:
+        """English and Mandarin (with English words inside Mandarin text)."""
+        return tuple(sorted(_FRONT_END_LANGUAGES))
+
+    @property
+    def models(self) -> GptSovitsModels:
+        """The loaded model stack (loaded once, on first use)."""
+        with self._lock:
+            if self._models is None:
+                self._models = GptSovitsModels.load(
+                    self.files, device=self.device, dtype=self.dtype, zh_g2p=self.zh_g2p
+                )
+            return self._models
+
+    def prepare(self) -> None:
+        """Load every model now (synthesis workers call this before taking jobs)."""
+        _ = self.models
+
+    # -- enrollment ---------------------------------------------------------------------
+
+    def enroll(
+        self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints | None = None
+    ) -> VoiceModel:
+        """Choose the reference clip, find its words, and compute its prompt features."""
+        hints = hints or EnrollmentHints()
+        language = front_end_language(hints.language)
+        audio16k = resample(np.asarray(samples, dtype=np.float32), sample_rate, REFERENCE_RATE)
+        can_hear = language == "en"
+        if not can_hear and not hints.transcript:
+            raise InvalidArgument(
+                f"enrolling a {hints.language!r} voice with the gpt-sovits engine needs the "
+                "transcript of the enrollment audio (EnrollMetadata.transcript): the bundled "
+                "speech recogniser understands English only"
+            )
+        choice = choose_clip(audio16k, from_start=not can_hear)
+        clip = np.ascontiguousarray(audio16k[choice.start : choice.end])
+        if can_hear:
+            heard = self._transcribe(clip)
+            text = heard
+            if hints.transcript:
+                text = locate_in_transcript(heard, hints.transcript) or heard
+        else:
+            text = proportional_text(hints.transcript or "", choice)
+        if not text.strip():
+            raise InvalidAudio(
+                "no words were recognised in the enrollment audio; record clear speech or "
+                "send its transcript"
+            )
+        models = self.models
+        prompt = models.frontend.prompt(text, language)
+        voice = VoicePrompt(
+            language=language, text=text, reference=clip.astype(np.float32),
+            phone_ids=tuple(prompt.phone_ids), prompt_codes=models.prompt_codes(clip),
+            sv_embedding=models.speaker_embedding(clip), variant=models.variant,
+            fingerprint=models.fingerprint,
+        )
+        return VoiceModel(engine=self.name, engine_version=self.version, data=voice.to_bytes())
+
+    def _transcribe(self, clip: np.ndarray) -> str:
+        from server.speech.asr import Transcriber
+
+        with self._lock:
+            if self._transcriber is None:
+                path = Path(self._asr_model_path) if self._asr_model_path else None
+                self._transcriber = Transcriber(path)
+        return str(self._transcriber.transcribe(Audio(clip, REFERENCE_RATE))).strip()
+
+    # -- synthesis ----------------------------------------------------------------------
+
+    def synthesize(
+        self,
+        voice_model: VoiceModel,
+        text: str,
+        language: str,
+        params: SynthesisParams | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Validate up front, then yield one chunk per official text segment."""
+        self.check_voice_model(voice_model)
+        params = params or SynthesisParams()
+        self.check_params(params)
+        code = front_end_language(language)
+        text = validate_text(text, self._max_text_chars)
+        options = replace(inference_options(params), max_new_tokens=self._max_new_tokens)
+        models = self.models
+        voice = self._prepared_voice(voice_model, models)
+        segments = models.segments(text, code, options.text_split)
+        if not segments:
+            raise InvalidArgument("the text has nothing to speak; send words in the language given")
+        return self._chunks(models, voice, segments, options, params.sample_rate)
+
+    def _chunks(self, models: GptSovitsModels, voice: PreparedVoice, segments: list[Any],
+                options: InferenceOptions, rate: int | None) -> Iterator[AudioChunk]:
+        out_rate = rate or OUTPUT_RATE
+        for piece in models.synthesize(voice, segments, options):
+            samples = np.concatenate([piece.audio, piece.pause])
+            if out_rate != OUTPUT_RATE:
+                samples = resample(samples, OUTPUT_RATE, out_rate)
+            yield AudioChunk(samples=samples.astype(np.float32), sample_rate=out_rate,
+                             text=piece.segment.text)
+
+    def _prepared_voice(self, voice_model: VoiceModel, models: GptSovitsModels) -> PreparedVoice:
+        with self._lock:
+            prepared = self._prepared.get(voice_model)
+        if prepared is None:
+            prepared = models.prepare(VoicePrompt.from_bytes(voice_model.data))
+            with self._lock:
+                self._prepared[voice_model] = prepared
+        return prepared
+
+
+def front_end_language(language: str) -> str:
+    """``"en"``/``"zh"`` for a platform language tag; InvalidArgument otherwise."""
+    code = base_language(language)
+    if code not in _FRONT_END_LANGUAGES:
+        raise InvalidArgument(
+            f"language {language!r} is not supported by the gpt-sovits engine; use en or zh"
+        )
+    return _FRONT_END_LANGUAGES[code]
+
+
+def inference_options(params: SynthesisParams) -> InferenceOptions:
+    """The request's options over the official defaults."""
+    defaults = InferenceOptions()
+    return InferenceOptions(
+        top_k=params.top_k if params.top_k is not None else defaults.top_k,
+        top_p=params.top_p if params.top_p is not None else defaults.top_p,
+        temperature=params.temperature if params.temperature is not None else defaults.temperature,
+        repetition_penalty=(params.repetition_penalty if params.repetition_penalty is not None
+                            else defaults.repetition_penalty),
+        seed=params.seed,
+        speed=float(params.speed),
+        text_split=params.text_split or defaults.text_split,
+    )
+
+
+__all__ = ["ENGINE_NAME", "FailedPrecondition", "GptSovitsEngine", "front_end_language"]
