@@ -2,8 +2,8 @@
 
 ``conv_pre`` (+ the speaker vector through ``cond``), then per upsampling stage: leaky ReLU
 (slope 0.1), a transposed convolution, and the average of the stage's multi-receptive-field
-residual blocks; finally a leaky ReLU with PyTorch's default slope 0.01 (not 0.1, as in the
-reference), ``conv_post`` without bias, and ``tanh``.
+residual blocks; finally a leaky ReLU with PyTorch's default slope 0.01 (the reference uses
+that default here, not the 0.1 of the stages), ``conv_post`` without bias, and ``tanh``.
 
 Weight-normed layers (``ups``, the residual blocks) are plain convolutions; the loader folds
 their ``weight_g``/``weight_v``.

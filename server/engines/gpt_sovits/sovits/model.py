@@ -190,6 +190,8 @@ class SovitsModel(nn.Module):
             raise InvalidArgument(f"phones must be (1, P>=1), got {tuple(phones.shape)}")
         if speed <= 0:
             raise InvalidArgument(f"speed must be positive, got {speed}")
+        _check_ids("codes", codes, CODEBOOK_SIZE)
+        _check_ids("phones", phones, self.config.n_symbols)
         ge = self.speaker_vector(refer_specs, sv_emb)
         mrte_ge = self._mrte_speaker(ge)
         content = self.quantizer.decode(codes).repeat_interleave(FRAMES_PER_TOKEN, dim=-1)
@@ -243,3 +245,10 @@ class SovitsModel(nn.Module):
         )[0, 0]
         sizes = [int(c.numel()) * self.config.samples_per_token for c in codes]
         return list(torch.split(audio, sizes))
+
+
+def _check_ids(what: str, ids: torch.Tensor, limit: int) -> None:
+    """Refuse ids outside ``[0, limit)`` (an embedding lookup would fail obscurely, on GPU
+    with a device-side assert)."""
+    if ids.is_floating_point() or int(ids.min()) < 0 or int(ids.max()) >= limit:
+        raise InvalidArgument(f"{what} must be integer ids in [0, {limit})")

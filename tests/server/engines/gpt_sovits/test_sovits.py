@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from server.engines.gpt_sovits.sovits import SovitsModel
+from server.engines.gpt_sovits.sovits import SovitsConfig, SovitsModel
 from server.engines.gpt_sovits.sovits.attention import RelativeSelfAttention
 from server.engines.gpt_sovits.sovits.weights import fold_weight_norm
 from server.errors import FailedPrecondition, InvalidArgument
@@ -66,7 +66,7 @@ def _official_state(version: str, seed: int) -> dict[str, torch.Tensor]:
     for key, ref in shapes.items():
         fan_in = max(1, ref[0].numel()) if ref.dim() > 1 else 1
         value = torch.randn(ref.shape, generator=gen) / math.sqrt(fan_in)
-        if key.endswith(("gamma",)):
+        if key.endswith("gamma"):
             value = 1 + 0.1 * value
         if _weight_normed(key):
             norm = value.flatten(1).norm(dim=1).view(-1, *([1] * (value.dim() - 1)))
@@ -80,9 +80,7 @@ def _official_state(version: str, seed: int) -> dict[str, torch.Tensor]:
     return state
 
 
-def _config(version: str, gin: int) -> Any:
-    from server.engines.gpt_sovits.sovits import SovitsConfig
-
+def _config(version: str, gin: int) -> SovitsConfig:
     return SovitsConfig.from_hps(_hps(gin), version)
 
 
@@ -280,6 +278,10 @@ def test_invalid_decode_inputs_are_refused(v2: SovitsModel) -> None:
         v2.decode(codes, phones, [spec[:, :500]])
     with pytest.raises(InvalidArgument):
         v2.decode(codes, phones, [spec], speed=0)
+    with pytest.raises(InvalidArgument):
+        v2.decode(codes + 1024, phones, [spec])
+    with pytest.raises(InvalidArgument):
+        v2.decode(codes, phones - 1000, [spec])
 
 
 # -- prompt codes --------------------------------------------------------------------------
