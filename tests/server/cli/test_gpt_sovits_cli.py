@@ -50,3 +50,55 @@ def test_bad_folders_give_one_clear_line(voxguard: Voxguard, micro_v2: Path, tmp
     swapped = voxguard("gpt-sovits", "inspect", "--models", str(broken), "--gpt-weights", str(sovits),
                        "--sovits-weights", str(gpt))
     assert swapped.code == 2 and "give the" in swapped.err
+
+
+def test_run_matches_the_official_fixture_through_the_watermark(voxguard: Voxguard, micro_v2: Path,
+                                                                 tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from server.watermark import Keyring, detect
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    expected = json.loads((fixtures / "gpt_sovits" / "parity" / "v2-en.json").read_text())
+    expected_audio = np.load(fixtures / "gpt_sovits" / "parity" / "v2-en.npz")["audio"].astype(np.float32)
+    out, trace = tmp_path / "out.wav", tmp_path / "trace"
+    result = voxguard(
+        "gpt-sovits", "run", "--models", str(micro_v2), "--ref",
+        str(fixtures / "speech" / "2033-164914-0001.flac"), "--ref-text", expected["ref_text"],
+        "--ref-language", "en", "--text", expected["text"], "--language", "en", "--out", str(out),
+        "--top-k", "1", "--noise-scale", "0", "--max-new-tokens", str(expected["max_tokens"]),
+        "--trace", str(trace), "--data-dir", str(tmp_path / "data"))
+    assert result.code == 0, result.err
+    phones = json.loads((trace / "phones.json").read_text())
+    assert phones == {"prompt": expected["prompt_phones"], "segments": expected["segment_phones"]}
+    assert np.load(trace / "prompt_semantic.npy").tolist() == expected["prompt_codes"]
+    assert np.load(trace / "semantic.npy").tolist() == sum(expected["segments"], [])
+    audio = np.load(trace / "audio.npy")
+    snr = 10 * np.log10(np.sum(expected_audio.astype(np.float64) ** 2)
+                        / np.sum((expected_audio - audio).astype(np.float64) ** 2))
+    assert audio.shape == expected_audio.shape and 20.0 <= snr < 60.0  # the mark is ~30 dB down
+    samples, rate = sf.read(out, dtype="float32")
+    assert rate == 32_000 and len(samples) == len(audio) + 2 * int(0.3 * 32_000)
+    keyring = Keyring.load(tmp_path / "data" / "watermark.key")
+    assert detect(samples, rate, keyring).detected
+
+    # decoding the same tokens given with --semantic-in gives the same speech
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"segments": expected["segments"]}))
+    again = voxguard(
+        "gpt-sovits", "run", "--models", str(micro_v2), "--ref",
+        str(fixtures / "speech" / "2033-164914-0001.flac"), "--ref-text", expected["ref_text"],
+        "--ref-language", "en", "--text", expected["text"], "--language", "en",
+        "--out", str(tmp_path / "again.wav"), "--noise-scale", "0", "--semantic-in", str(tokens),
+        "--trace", str(tmp_path / "trace2"), "--data-dir", str(tmp_path / "data"))
+    assert again.code == 0, again.err
+    assert np.load(tmp_path / "trace2" / "semantic.npy").tolist() == sum(expected["segments"], [])
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"segments": [[1, 2, 3]]}))
+    refused = voxguard(
+        "gpt-sovits", "run", "--models", str(micro_v2), "--ref",
+        str(fixtures / "speech" / "2033-164914-0001.flac"), "--ref-text", "Hi.", "--ref-language",
+        "en", "--text", expected["text"], "--language", "en", "--out", str(tmp_path / "x.wav"),
+        "--semantic-in", str(wrong), "--data-dir", str(tmp_path / "data"))
+    assert refused.code == 2 and "give one list per segment" in refused.err
