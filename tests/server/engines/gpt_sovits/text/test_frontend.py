@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 import torch
 
@@ -15,6 +19,7 @@ from server.engines.gpt_sovits.text.frontend import (
 )
 from server.errors import FailedPrecondition, InvalidArgument
 
+FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "gpt_sovits"
 _MARKS = {"，": ",", "。": ".", "！": "!", "？": "?", ",": ",", ".": ".", "!": "!", "?": "?"}
 # Phone table of the stand-ins: punctuation, one Mandarin "initial" and "final", English letters.
 SYMBOLS = ["UNK", ",", ".", "!", "?", "zh", "a1", *[c.upper() for c in "abcdefghijklmnopqrstuvwxyz"]]
@@ -159,3 +164,24 @@ def test_language_codes(code: str, expected: str) -> None:
 def test_unsupported_language_is_refused() -> None:
     with pytest.raises(InvalidArgument):
         make_front_end().segments("Bonjour.", "fr")
+
+
+class ZeroBert:
+    """Stands in for BERT where only phone ids are checked."""
+
+    def __call__(self, norm_text: str, word2ph: list[int]) -> torch.Tensor:
+        return torch.zeros(BERT_DIM, sum(word2ph))
+
+
+def test_real_back_ends_match_the_official_front_end() -> None:
+    """Prompt and cut1 segments of recorded texts: texts, normalised texts and phone ids."""
+    cases: list[dict[str, Any]] = json.loads(
+        (FIXTURES / "text_frontend_cases.json").read_text(encoding="utf-8"))["cases"]
+    front = TextFrontEnd(ZeroBert())
+    for case in cases:
+        prompt = front.prompt(case["text"], case["lang"])
+        assert (prompt.text, prompt.norm_text, prompt.phone_ids) == (
+            case["prompt"]["text"], case["prompt"]["norm_text"], case["prompt"]["phones"])
+        segments = front.segments(case["text"], case["lang"], "cut1")
+        assert [(s.text, s.norm_text, s.phone_ids) for s in segments] == [
+            (s["text"], s["norm_text"], s["phones"]) for s in case["segments"]], case["text"]
