@@ -17,7 +17,7 @@ Usage::
     python tools/gpt_sovits_parity.py fixtures --oracle ORACLE_PY --oracle-python PY \\
         [--gsv-src DIR] [--out tests/fixtures/gpt_sovits/parity]
     python tools/gpt_sovits_parity.py check --models DIR --variant V --oracle ORACLE_PY \\
-        --oracle-python PY [--gsv-src DIR] [--max-tokens 60] [--report out.json]
+        --oracle-python PY [--gsv-src DIR] [--max-tokens 60] [--cli] [--report out.json]
 """
 
 from __future__ import annotations
@@ -142,6 +142,34 @@ def ours(models: Path, variant: str, case: dict[str, str], max_tokens: int,
     }
 
 
+def through_cli(models: Path, variant: str, case: dict[str, str], max_tokens: int,
+                ref_wav: Path, scratch: Path) -> dict[str, Any]:
+    """``voxguard gpt-sovits run --trace`` on the same inputs: what an operator gets (watermarked)."""
+    trace, data_dir = scratch / "trace", scratch / "data"
+    command = [sys.executable, "-m", "server.cli.main", "gpt-sovits", "run", "--models", str(models),
+               "--variant", variant, "--ref", str(ref_wav), "--ref-text", case["ref_text"],
+               "--ref-language", case["ref_lang"], "--text", case["text"],
+               "--language", case["lang"], "--out", str(scratch / "out.wav"), "--top-k", "1",
+               "--noise-scale", "0", "--max-new-tokens", str(max_tokens), "--trace", str(trace),
+               "--data-dir", str(data_dir)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    phones = json.loads((trace / "phones.json").read_text())
+    return {"phones": phones, "prompt_codes": np.load(trace / "prompt_semantic.npy"),
+            "tokens": np.load(trace / "semantic.npy"), "audio": np.load(trace / "audio.npy")}
+
+
+def compare_cli(official: dict[str, Any], cli: dict[str, Any]) -> dict[str, Any]:
+    """The CLI's trace against the official outputs (audio carries the watermark)."""
+    return {
+        "phones_equal": cli["phones"] == {"prompt": official["prompt_phones"],
+                                          "segments": official["segment_phones"]},
+        "prompt_codes_equal": [int(c) for c in cli["prompt_codes"]] == official["prompt_codes"],
+        "tokens_equal": [int(t) for t in cli["tokens"]]
+        == [t for segment in official["segments"] for t in segment],
+        "audio_snr_db": snr_db(official["audio"], cli["audio"].astype(np.float32)),
+    }
+
+
 def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
     """Signal-to-noise ratio of ``test`` against ``reference`` (same length needed)."""
     if reference.shape != test.shape:
@@ -213,6 +241,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             official = official_outputs(run)
             mine = ours(Path(args.models), args.variant, case, args.max_tokens, reference)
             result = compare(official, mine)
+            if args.cli:
+                result["cli_watermarked"] = compare_cli(official, through_cli(
+                    Path(args.models), args.variant, case, args.max_tokens, ref_wav,
+                    Path(scratch) / f"cli-{name}"))
             result["official_seconds"] = meta["wall_seconds"]
             result["our_synthesis_seconds"] = mine["synthesis_seconds"]
             report["cases"][name] = result
@@ -238,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--variant", required=True, choices=("v2", "v2Pro", "v2ProPlus"))
     check.add_argument("--max-tokens", type=int, default=60)
     check.add_argument("--cases", nargs="*")
+    check.add_argument("--cli", action="store_true",
+                       help="also run `voxguard gpt-sovits run --trace` and compare its outputs")
     check.add_argument("--report")
     args = parser.parse_args(argv)
     return cmd_fixtures(args) if args.command == "fixtures" else cmd_check(args)
