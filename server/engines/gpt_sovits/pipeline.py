@@ -37,8 +37,8 @@ from server.engines.gpt_sovits.sovits import SovitsModel
 from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
-from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS, T2SRequest, generate
-from server.engines.gpt_sovits.t2s_sampling import SamplingParams, make_generator
+from server.engines.gpt_sovits.batcher import SynthesisBatch
+from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.text.bert import BertFeatures
 from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
@@ -197,43 +197,24 @@ class GptSovitsModels:
     ) -> Iterator[SegmentAudio]:
         """Speak ``segments`` (from :meth:`segments`) one by one, in text order.
 
-        ``semantic_override`` skips T2S and decodes the given tokens (one list per segment);
-        ``noise`` injects the decoder noise per segment (parity tests).
+        This is the batch-of-one case of :class:`SynthesisBatch` (the serving path batches
+        many requests in the same class). ``semantic_override`` skips T2S and decodes the
+        given tokens (one list per segment); ``noise`` injects the decoder noise per segment.
         """
-        generator = make_generator(options.seed, self.device) if options.seed is not None else None
-        params = SamplingParams(
-            top_k=options.top_k, top_p=options.top_p, temperature=options.temperature,
-            repetition_penalty=options.repetition_penalty,
-        )
-        for index, segment in enumerate(segments):
-            if semantic_override is not None:
-                tokens = torch.tensor(semantic_override[index], dtype=torch.int64)
-                eos = True
-            else:
-                request = T2SRequest(
-                    phone_ids=torch.tensor(
-                        list(voice.prompt.phone_ids) + list(segment.phone_ids), dtype=torch.int64
-                    ).to(self.device),
-                    bert=torch.cat([voice.prompt.bert, segment.bert], dim=1).to(
-                        self.device, self.dtype
-                    ),
-                    prompt_codes=voice.prompt_codes,
-                    params=params,
-                    max_new_tokens=options.max_new_tokens,
-                    generator=generator,
-                )
-                result = generate(self.t2s, [request])[0]
-                tokens, eos = result.tokens, result.eos
-            audio = self._decode(voice, segment, tokens, options, noise[index] if noise else None,
-                                 generator)
-            yield SegmentAudio(index=index, segment=segment, tokens=tokens.cpu().numpy(),
-                               eos=eos, audio=audio)
+        batch = SynthesisBatch(self)
+        batch.add(0, voice, segments, options, semantic_override=semantic_override, noise=noise)
+        while len(batch) or batch.pending:
+            for output in batch.step():
+                yield SegmentAudio(index=output.index, segment=output.segment,
+                                   tokens=output.tokens, eos=output.eos, audio=output.audio)
 
-    def _decode(
+    @torch.inference_mode()
+    def decode_segment(
         self, voice: PreparedVoice, segment: PhoneSegment, tokens: torch.Tensor,
         options: InferenceOptions, noise: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> np.ndarray:
+        """SoVITS audio (32 kHz float32) of one segment's semantic tokens."""
         if tokens.numel() == 0:
             return np.zeros(0, dtype=np.float32)
         codes = tokens.to(self.device).view(1, 1, -1)

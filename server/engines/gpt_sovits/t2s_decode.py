@@ -155,6 +155,15 @@ class T2SBatch:
         return ids
 
     @torch.inference_mode()
+    def remove(self, request_ids: Sequence[int]) -> None:
+        """Drop running requests (cancelled, deadline passed, voice revoked); others go on."""
+        gone = set(request_ids)
+        keep = [i for i, row in enumerate(self._rows) if row.request_id not in gone]
+        if len(keep) == len(self._rows):
+            return
+        self._select(keep)
+
+    @torch.inference_mode()
     def step(self) -> list[tuple[int, GenerationResult]]:
         """Sample one token for every running request; return the requests that finished."""
         if not self._rows:
@@ -198,19 +207,30 @@ class T2SBatch:
         assert self._cache is not None and self._history is not None
         assert self._positions is not None
         if len(keep) < len(self._rows):
-            self._rows = [self._rows[i] for i in keep]
+            self._select(keep)
             if not keep:
-                self._cache = self._logits = self._history = self._positions = None
                 return
-            index = torch.tensor(keep, device=tokens.device)
-            self._cache = self._cache.select(index)
-            self._history = self._history.index_select(0, index)
-            self._positions = self._positions.index_select(0, index)
-            tokens = tokens.index_select(0, index)
+            tokens = tokens.index_select(0, torch.tensor(keep, device=tokens.device))
+        assert self._cache is not None and self._history is not None
+        assert self._positions is not None
         rows = torch.arange(len(self._rows), device=tokens.device)
         self._history[rows, tokens] = True
         self._logits = self.model.step(tokens, self._positions, self._cache)
         self._positions = self._positions + 1
+
+    def _select(self, keep: list[int]) -> None:
+        """Keep only the rows at ``keep`` (batch indices), in that order."""
+        self._rows = [self._rows[i] for i in keep]
+        if not keep:
+            self._cache = self._logits = self._history = self._positions = None
+            return
+        assert self._cache is not None and self._history is not None
+        assert self._positions is not None and self._logits is not None
+        index = torch.tensor(keep, device=self._positions.device)
+        self._cache = self._cache.select(index)
+        self._history = self._history.index_select(0, index)
+        self._positions = self._positions.index_select(0, index)
+        self._logits = self._logits.index_select(0, index)
 
     def _new_row(self, request_id: int, request: T2SRequest, device: torch.device) -> _Row:
         """Bookkeeping for a newly admitted request."""

@@ -44,7 +44,9 @@ def test_matches_frozen_reference_values() -> None:
     data = np.load(FIXTURES / "fbank_kaldi.npz")
     got = fbank(torch.from_numpy(data["wav"])).numpy()
     assert got.shape == data["fbank"].shape == (23, 80)
-    np.testing.assert_allclose(got, data["fbank"], rtol=0, atol=1e-5)
+    # float32 FFT sums differ in the last bits between CPU kernels and thread counts
+    # (seen: 2e-5 relative on a loaded machine); a wrong window or filter bank is off by >1e-2.
+    np.testing.assert_allclose(got, data["fbank"], rtol=1e-4, atol=1e-5)
 
 
 def test_matches_independent_float64_implementation() -> None:

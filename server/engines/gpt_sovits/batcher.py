@@ -1,0 +1,182 @@
+"""Continuous batching of GPT-SoVITS requests across voices: one step advances them all.
+
+A :class:`SynthesisBatch` holds any number of requests, each with its own voice, text
+segments, options and random stream. :meth:`SynthesisBatch.step` runs one T2S decoding
+step for every request's current segment in a single batched forward (rows of different
+voices, prompt lengths, samplers and stop rules), then decodes each segment that finished
+with SoVITS and admits that request's next segment, so the next step already includes it.
+Requests join (:meth:`add`) and leave (:meth:`remove`: cancelled, deadline, voice
+revoked) between steps without disturbing the others.
+
+Within one request the segments run one after the other, in text order, exactly as the
+official ``TTS.run`` (batch size 1) does: so every random draw of a seeded request comes
+from its own generator in the same order whatever else shares the batch, and its audio
+streams segment by segment. A single request is the batch-of-one case of this class
+(:meth:`GptSovitsModels.synthesize` runs one through it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from server.engines.gpt_sovits.t2s_decode import T2SBatch, T2SRequest
+from server.engines.gpt_sovits.t2s_sampling import SamplingParams, make_generator
+from server.engines.gpt_sovits.text.frontend import PhoneSegment
+
+if TYPE_CHECKING:  # the pipeline imports this module at run time
+    from server.engines.gpt_sovits.pipeline import (
+        GptSovitsModels,
+        InferenceOptions,
+        PreparedVoice,
+    )
+
+
+@dataclass(frozen=True)
+class SegmentOutput:
+    """A request's next segment, decoded (in text order). ``last`` marks its final one."""
+
+    key: Hashable
+    index: int
+    segment: PhoneSegment
+    tokens: np.ndarray  # (n,) int64 semantic tokens
+    eos: bool
+    audio: np.ndarray = field(repr=False)  # (samples,) float32 at 32 kHz
+    last: bool
+
+
+@dataclass
+class _Request:
+    """One request's progress through its segments."""
+
+    key: Hashable
+    voice: PreparedVoice
+    segments: list[PhoneSegment]
+    options: InferenceOptions
+    params: SamplingParams
+    generator: torch.Generator | None
+    semantic_override: list[list[int]] | None
+    noise: list[torch.Tensor] | None
+    next_index: int = 0
+    row_id: int | None = None
+
+
+class SynthesisBatch:
+    """Requests of any voices advanced together, one T2S token per :meth:`step`."""
+
+    def __init__(self, models: GptSovitsModels) -> None:
+        self.models = models
+        self._t2s = T2SBatch(models.t2s)
+        self._requests: dict[Hashable, _Request] = {}
+        self._by_row: dict[int, Hashable] = {}
+        self._ready: list[SegmentOutput] = []  # outputs produced while admitting (override)
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    @property
+    def pending(self) -> bool:
+        """True when decoded segments wait for the next :meth:`step` to hand them out."""
+        return bool(self._ready)
+
+    @property
+    def keys(self) -> list[Hashable]:
+        """Keys of the requests still running."""
+        return list(self._requests)
+
+    @torch.inference_mode()
+    def add(
+        self,
+        key: Hashable,
+        voice: PreparedVoice,
+        segments: list[PhoneSegment],
+        options: InferenceOptions,
+        *,
+        semantic_override: list[list[int]] | None = None,
+        noise: list[torch.Tensor] | None = None,
+    ) -> None:
+        """Admit a request (its first segment is prefilled now and joins the next step).
+
+        ``semantic_override`` skips T2S and decodes the given tokens (one list per segment);
+        ``noise`` injects the decoder noise per segment (parity tests).
+        """
+        if key in self._requests:
+            raise ValueError(f"request {key!r} is already running")
+        if not segments:
+            raise ValueError("a request needs at least one segment")
+        seed = options.seed
+        generator = make_generator(seed, self.models.device) if seed is not None else None
+        params = SamplingParams(
+            top_k=options.top_k, top_p=options.top_p, temperature=options.temperature,
+            repetition_penalty=options.repetition_penalty,
+        )
+        request = _Request(key=key, voice=voice, segments=list(segments), options=options,
+                           params=params, generator=generator,
+                           semantic_override=semantic_override, noise=noise)
+        self._requests[key] = request
+        self._start_segment(request)
+
+    def remove(self, key: Hashable) -> None:
+        """Drop a request wherever it is; the others are not affected."""
+        request = self._requests.pop(key, None)
+        if request is None:
+            return
+        if request.row_id is not None:
+            self._by_row.pop(request.row_id, None)
+            self._t2s.remove([request.row_id])
+        self._ready = [out for out in self._ready if out.key != key]
+
+    @torch.inference_mode()
+    def step(self) -> list[SegmentOutput]:
+        """One token for every running segment; returns the segments that were decoded."""
+        outputs, self._ready = self._ready, []
+        for row_id, result in self._t2s.step():
+            key = self._by_row.pop(row_id)
+            request = self._requests[key]
+            request.row_id = None
+            output = self._finish_segment(request, result.tokens, result.eos)
+            outputs.append(output)
+            if not output.last:
+                self._start_segment(request)
+        return outputs
+
+    def _start_segment(self, request: _Request) -> None:
+        """Admit the request's next segment to T2S (given tokens: decode them all now)."""
+        if request.semantic_override is not None:
+            while request.key in self._requests:
+                tokens = torch.tensor(request.semantic_override[request.next_index],
+                                      dtype=torch.int64)
+                self._ready.append(self._finish_segment(request, tokens, True))
+            return
+        voice, segment, models = request.voice, request.segments[request.next_index], self.models
+        t2s_request = T2SRequest(
+            phone_ids=torch.tensor(
+                list(voice.prompt.phone_ids) + list(segment.phone_ids), dtype=torch.int64
+            ).to(models.device),
+            bert=torch.cat([voice.prompt.bert, segment.bert], dim=1).to(models.device, models.dtype),
+            prompt_codes=voice.prompt_codes,
+            params=request.params,
+            max_new_tokens=request.options.max_new_tokens,
+            generator=request.generator,
+        )
+        (row_id,) = self._t2s.add([t2s_request])
+        request.row_id = row_id
+        self._by_row[row_id] = request.key
+
+    def _finish_segment(self, request: _Request, tokens: torch.Tensor, eos: bool) -> SegmentOutput:
+        """Decode the request's current segment and move past it (retiring it after its last)."""
+        index = request.next_index
+        segment = request.segments[index]
+        noise = request.noise[index] if request.noise else None
+        audio = self.models.decode_segment(request.voice, segment, tokens, request.options, noise,
+                                           request.generator)
+        request.next_index += 1
+        last = request.next_index == len(request.segments)
+        if last:
+            del self._requests[request.key]
+        return SegmentOutput(key=request.key, index=index, segment=segment,
+                             tokens=tokens.cpu().numpy(), eos=eos, audio=audio, last=last)
