@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from server.engines.gpt_sovits.batcher import SynthesisBatch
 from server.engines.gpt_sovits.checkpoints import (
     check_pair,
     load_sovits_checkpoint,
@@ -37,7 +38,6 @@ from server.engines.gpt_sovits.sovits import SovitsModel
 from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
-from server.engines.gpt_sovits.batcher import SynthesisBatch
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.text.bert import BertFeatures
 from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
