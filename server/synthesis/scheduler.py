@@ -1,13 +1,20 @@
-"""First-come-first-served scheduling of synthesis jobs onto workers (plain CPU logic).
+"""Fair scheduling of synthesis jobs onto worker slots (plain CPU logic).
 
-The scheduler knows nothing about processes or asyncio: it keeps the bounded queue, the
-map of running jobs, and answers "which job goes to which idle worker", "what must be
-cancelled for this voice" and "which queued jobs have missed their deadline". That keeps
-it testable without a GPU, processes or an event loop.
+The scheduler knows nothing about processes or asyncio: it keeps the bounded queue, each
+worker's slots (how many jobs it runs at once: 1 for a plain engine, the batch capacity for
+a batching one), the map of running jobs, and answers "which job goes to which worker",
+"what must be cancelled for this voice" and "which queued jobs have missed their deadline".
+That keeps it testable without a GPU, processes or an event loop.
+
+Fairness: a free slot goes to the tenant with the fewest jobs running (ties: the oldest
+waiting job), so one tenant's burst cannot starve another tenant's single request; and no
+tenant may hold more than :data:`TENANT_QUEUE_SHARE` of the queue, so a burst cannot fill
+it either. Placement: the worker with the most free slots (the least loaded) takes the job.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,27 +22,32 @@ from dataclasses import dataclass
 from server.errors import ResourceExhausted
 from server.synthesis.records import SynthesisJob
 
+#: The largest part of the queue one tenant's waiting jobs may take.
+TENANT_QUEUE_SHARE = 0.75
+
 
 @dataclass(frozen=True)
 class Assignment:
-    """A queued job handed to an idle worker."""
+    """A queued job handed to a worker slot."""
 
     job: SynthesisJob
     worker_id: int
 
 
 class Scheduler:
-    """Bounded FIFO queue of jobs plus the record of which worker runs what."""
+    """Bounded fair queue of jobs plus the record of which worker runs what."""
 
     def __init__(self, queue_size: int, *, clock: Callable[[], float]) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self._queue_size = queue_size
+        self._tenant_limit = max(1, math.ceil(queue_size * TENANT_QUEUE_SHARE))
         self._clock = clock
         self._queued: OrderedDict[str, SynthesisJob] = OrderedDict()
         self._running: dict[str, tuple[SynthesisJob, int]] = {}
         self._started: dict[str, float] = {}
-        self._idle: list[int] = []
+        self._slots: dict[int, int] = {}  # worker id -> jobs it can run at once
+        self._busy: dict[int, int] = {}  # worker id -> jobs it runs now
         self._mean_job_seconds = 2.0
 
     @property
@@ -48,53 +60,92 @@ class Scheduler:
         """Jobs on a worker now."""
         return len(self._running)
 
-    def add_worker(self, worker_id: int) -> None:
-        """A worker became ready (or was replaced) and can take a job."""
-        if worker_id not in self._idle:
-            self._idle.append(worker_id)
+    @property
+    def capacity(self) -> int:
+        """Slots of all live workers together."""
+        return sum(self._slots.values())
 
-    def remove_worker(self, worker_id: int) -> SynthesisJob | None:
-        """A worker died; returns the job it was running, if any."""
-        if worker_id in self._idle:
-            self._idle.remove(worker_id)
+    def add_worker(self, worker_id: int, slots: int = 1) -> None:
+        """A worker became ready (or was replaced) and can run ``slots`` jobs at once."""
+        self._slots[worker_id] = max(1, int(slots))
+        self._busy.setdefault(worker_id, 0)
+
+    def remove_worker(self, worker_id: int) -> list[SynthesisJob]:
+        """A worker died; returns the jobs it was running."""
+        self._slots.pop(worker_id, None)
+        self._busy.pop(worker_id, None)
+        lost = []
         for job_id, (job, owner) in list(self._running.items()):
             if owner == worker_id:
                 del self._running[job_id]
                 self._started.pop(job_id, None)  # a crashed job teaches nothing about duration
-                return job
-        return None
+                lost.append(job)
+        return lost
 
     def submit(self, job: SynthesisJob) -> None:
-        """Queue a job, or refuse it with a retry hint when the queue is full."""
+        """Queue a job, or refuse it with a retry hint when the queue (or its share) is full."""
         if len(self._queued) >= self._queue_size:
             raise ResourceExhausted(
                 f"the synthesis queue is full ({self._queue_size} requests waiting); retry shortly",
+                retry_after_seconds=self.retry_hint(),
+            )
+        waiting = sum(1 for queued in self._queued.values() if queued.tenant_id == job.tenant_id)
+        if waiting >= self._tenant_limit:
+            raise ResourceExhausted(
+                f"your requests already take {waiting} of the {self._queue_size} places in the "
+                "synthesis queue; wait for some to finish, then retry",
                 retry_after_seconds=self.retry_hint(),
             )
         self._queued[job.job_id] = job
 
     def retry_hint(self) -> float:
         """Seconds after which a retry is likely to find room."""
-        workers = max(1, len(self._idle) + len(self._running))
-        return max(0.5, self._mean_job_seconds * (len(self._queued) + 1) / workers)
+        slots = max(1, self.capacity)
+        return max(0.5, self._mean_job_seconds * (len(self._queued) + 1) / slots)
 
     def record_duration(self, seconds: float) -> None:
         """Feed a job's time on a worker (not its wait in the queue) into the retry hint."""
         self._mean_job_seconds = 0.8 * self._mean_job_seconds + 0.2 * max(0.0, seconds)
 
     def assign(self) -> list[Assignment]:
-        """Pair queued jobs with idle workers, oldest job first."""
+        """Fill free slots: fairest job first, onto the least loaded worker."""
         assignments: list[Assignment] = []
-        while self._queued and self._idle:
-            _, job = self._queued.popitem(last=False)
-            worker_id = self._idle.pop(0)
+        while self._queued:
+            worker_id = self._least_loaded()
+            if worker_id is None:
+                break
+            job = self._queued.pop(self._fairest())
             self._running[job.job_id] = (job, worker_id)
+            self._busy[worker_id] += 1
             self._started[job.job_id] = self._clock()
             assignments.append(Assignment(job=job, worker_id=worker_id))
         return assignments
 
+    def _least_loaded(self) -> int | None:
+        """The worker with the most free slots (lowest id on ties), or None if all are full."""
+        best, best_free = None, 0
+        for worker_id in sorted(self._slots):
+            free = self._slots[worker_id] - self._busy.get(worker_id, 0)
+            if free > best_free:
+                best, best_free = worker_id, free
+        return best
+
+    def _fairest(self) -> str:
+        """The queued job of the tenant running the fewest jobs (oldest job on ties)."""
+        running: dict[str, int] = {}
+        for job, _ in self._running.values():
+            running[job.tenant_id] = running.get(job.tenant_id, 0) + 1
+        best_id, best_load = "", None
+        for job_id, job in self._queued.items():  # oldest first
+            load = running.get(job.tenant_id, 0)
+            if best_load is None or load < best_load:
+                best_id, best_load = job_id, load
+                if load == 0:
+                    break
+        return best_id
+
     def finish(self, job_id: str) -> int | None:
-        """A job ended (done, failed or cancelled); its worker becomes idle again."""
+        """A job ended (done, failed or cancelled); its slot becomes free again."""
         entry = self._running.pop(job_id, None)
         started = self._started.pop(job_id, None)
         if entry is None:
@@ -104,7 +155,8 @@ class Scheduler:
             # very queue it is meant to predict (it once advertised 50 s for a 22 s drain).
             self.record_duration(self._clock() - started)
         _, worker_id = entry
-        self.add_worker(worker_id)
+        if worker_id in self._busy:
+            self._busy[worker_id] -= 1
         return worker_id
 
     def cancel(self, job_id: str) -> int | None:

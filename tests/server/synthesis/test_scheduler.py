@@ -1,4 +1,4 @@
-"""The scheduler is plain logic: queue bounds, FIFO assignment, cancellation, deadlines."""
+"""The scheduler is plain logic: queue bounds, fair assignment to slots, cancellation, deadlines."""
 
 from __future__ import annotations
 
@@ -84,14 +84,14 @@ def test_expired_deadlines_leave_the_queue() -> None:
     assert scheduler.queued == 2
 
 
-def test_a_dead_worker_gives_back_its_job_and_leaves_the_idle_list() -> None:
+def test_a_dead_worker_gives_back_its_job_and_its_slots() -> None:
     scheduler = Scheduler(8, clock=FakeClock())
     scheduler.add_worker(0)
     scheduler.add_worker(1)
     scheduler.submit(_job("a"))
     scheduler.assign()
     lost = scheduler.remove_worker(0)
-    assert lost is not None and lost.job_id == "a"
+    assert [job.job_id for job in lost] == ["a"]
     assert scheduler.running == 0
     scheduler.submit(_job("b"))
     assert [a.worker_id for a in scheduler.assign()] == [1]
@@ -100,7 +100,7 @@ def test_a_dead_worker_gives_back_its_job_and_leaves_the_idle_list() -> None:
 def test_the_retry_hint_learns_service_time_not_queue_waiting() -> None:
     """Jobs that waited 20 s in the queue but ran 2 s each must not teach a 22 s job length."""
     clock = FakeClock()
-    scheduler = Scheduler(8, clock=clock)
+    scheduler = Scheduler(16, clock=clock)
     scheduler.add_worker(0)
     for n in range(8):
         scheduler.submit(_job(f"j{n}"))
@@ -123,6 +123,74 @@ def test_a_crashed_job_does_not_count_towards_the_estimate() -> None:
     scheduler.assign()
     before = scheduler.retry_hint()
     clock.now += 500.0
-    assert scheduler.remove_worker(0) is not None
+    assert scheduler.remove_worker(0)
     scheduler.add_worker(0)
     assert scheduler.retry_hint() == before
+
+
+def _tenant_job(job_id: str, tenant: str) -> SynthesisJob:
+    return SynthesisJob(
+        job_id=job_id, tenant_id=tenant, voice_id=f"voice-{tenant}", voice_model=b"m",
+        text="hi", language="en", speed=1.0, sample_rate=None, generation_id="00" * 8,
+    )
+
+
+def test_a_batching_worker_takes_as_many_jobs_as_it_has_slots() -> None:
+    scheduler = Scheduler(16, clock=FakeClock())
+    scheduler.add_worker(0, slots=3)
+    for n in range(5):
+        scheduler.submit(_job(f"j{n}"))
+    assert [a.job.job_id for a in scheduler.assign()] == ["j0", "j1", "j2"]
+    assert scheduler.running == 3 and scheduler.queued == 2
+    assert scheduler.assign() == []
+    scheduler.finish("j1")
+    assert [(a.job.job_id, a.worker_id) for a in scheduler.assign()] == [("j3", 0)]
+
+
+def test_jobs_go_to_the_least_loaded_worker() -> None:
+    scheduler = Scheduler(16, clock=FakeClock())
+    scheduler.add_worker(0, slots=4)
+    scheduler.add_worker(1, slots=4)
+    for n in range(4):
+        scheduler.submit(_job(f"j{n}"))
+    assert [a.worker_id for a in scheduler.assign()] == [0, 1, 0, 1]
+    scheduler.finish("j0")
+    scheduler.finish("j2")
+    scheduler.submit(_job("next"))
+    assert [a.worker_id for a in scheduler.assign()] == [0]
+
+
+def test_one_tenants_burst_does_not_starve_another_tenants_request() -> None:
+    scheduler = Scheduler(16, clock=FakeClock())
+    scheduler.add_worker(0, slots=2)
+    for n in range(8):
+        scheduler.submit(_tenant_job(f"burst{n}", "a"))
+    scheduler.submit(_tenant_job("single", "b"))
+    first = [a.job.job_id for a in scheduler.assign()]
+    # tenant b runs nothing, so its request takes the second slot ahead of a's queue
+    assert first == ["burst0", "single"]
+    scheduler.finish("burst0")
+    assert [a.job.job_id for a in scheduler.assign()] == ["burst1"]
+
+
+def test_one_tenant_cannot_fill_the_whole_queue() -> None:
+    scheduler = Scheduler(4, clock=FakeClock())
+    for n in range(3):
+        scheduler.submit(_tenant_job(f"a{n}", "a"))
+    with pytest.raises(ResourceExhausted) as caught:
+        scheduler.submit(_tenant_job("a3", "a"))
+    assert "your requests already take 3 of the 4 places" in caught.value.message
+    assert caught.value.retry_after_seconds is not None
+    scheduler.submit(_tenant_job("b0", "b"))  # another tenant still finds room
+    assert scheduler.queued == 4
+
+
+def test_a_dead_batching_worker_gives_back_every_job_it_ran() -> None:
+    scheduler = Scheduler(16, clock=FakeClock())
+    scheduler.add_worker(0, slots=4)
+    scheduler.add_worker(1, slots=4)
+    for n in range(4):
+        scheduler.submit(_job(f"j{n}"))
+    scheduler.assign()
+    assert sorted(job.job_id for job in scheduler.remove_worker(0)) == ["j0", "j2"]
+    assert scheduler.running == 2 and scheduler.capacity == 4
