@@ -15,10 +15,14 @@ import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from server.errors import FailedPrecondition, InvalidArgument
+
+if TYPE_CHECKING:
+    from server.engines.batching import BatchRunner
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0
@@ -214,6 +218,12 @@ class SynthesisEngine(ABC):
 
     def prepare(self) -> None:
         """Load everything a first request would otherwise wait for (workers call this once)."""
+
+    def batch_runner(self) -> BatchRunner:
+        """What a worker runs requests with: one at a time unless the engine batches them."""
+        from server.engines.batching import IteratorRunner
+
+        return IteratorRunner(self)
 
     def check_params(self, params: SynthesisParams) -> None:
         """Refuse sampling options this engine cannot honour (rather than ignore them)."""

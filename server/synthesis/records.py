@@ -95,7 +95,7 @@ class EvictVoice:
 
 @dataclass(frozen=True)
 class Shutdown:
-    """Ask a worker to exit after its current job."""
+    """Ask a worker to exit once its running jobs are done (it admits no new ones)."""
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,5 @@ class WorkerReady:
 
     engine: str
     engine_version: str
+    #: Jobs the worker runs at once (its engine's batch capacity).
+    slots: int = 1

@@ -186,8 +186,9 @@ class SynthesisService:
         for assignment in self._scheduler.assign():
             worker = self._workers.get(assignment.worker_id)
             if worker is None or not worker.send(assignment.job):
-                self._scheduler.remove_worker(assignment.worker_id)
-                self._fail(assignment.job.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
+                for lost in self._scheduler.remove_worker(assignment.worker_id):
+                    self._watchdog.ended(lost.job_id)
+                    self._fail(lost.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
             else:
                 self._watchdog.started(assignment.job.job_id)
                 self._assigned_ns[assignment.job.job_id] = time.time_ns()
@@ -203,7 +204,7 @@ class SynthesisService:
     def _handle_message(self, worker_id: int, message: Any) -> None:
         if isinstance(message, WorkerReady):
             self.engine_name, self.engine_version = message.engine, message.engine_version
-            self._scheduler.add_worker(worker_id)
+            self._scheduler.add_worker(worker_id, message.slots)
             self._ready.set()
         elif isinstance(message, AudioPiece):
             self._watchdog.progressed(message.job_id)
@@ -230,8 +231,8 @@ class SynthesisService:
         pid = self._workers[worker_id].pid
         log.error("synthesis worker %s (pid %s) exited; replacing it", worker_id, pid)
         del self._workers[worker_id]
-        job = self._scheduler.remove_worker(worker_id)
-        if job is not None:
+        # Every job of the batch it was running fails; jobs on other workers are untouched.
+        for job in self._scheduler.remove_worker(worker_id):
             self._watchdog.ended(job.job_id)
             self._fail(job.job_id, FailureKind.CRASHED, "the synthesis worker failed; retry the request")
         assert self._loop is not None

@@ -1,10 +1,13 @@
 """The synthesis worker process: runs the engine and watermarks every sample it emits.
 
-A worker owns one engine instance (one per GPU, or one of N CPU workers), a small LRU
-cache of parsed voice models, and the watermark keyring. It takes one job at a time
-from its pipe, streams watermarked PCM16 pieces back, and between pieces checks the
-pipe for cancellation and eviction orders. Audio never leaves this process unmarked:
-the only sender of audio is :func:`_run_job`, and it sends only what the
+A worker owns one engine instance (one per GPU, or one of N CPU workers), its batch
+runner (:mod:`server.engines.batching`), a small LRU cache of parsed voice models, and
+the watermark keyring. It admits up to the runner's capacity of jobs (its *slots*, told
+to the server in :class:`WorkerReady`), advances all of them together one step at a
+time, streams each job's watermarked PCM16 pieces back, and between steps reads the pipe
+for new jobs and for cancellation, eviction and shutdown orders, which stop only the jobs
+they name. Audio never leaves this process unmarked: the only sender of audio is
+:meth:`_WorkerLoop._send_chunk`, and it sends only what the job's
 :class:`~server.watermark.StreamingEmbedder` returned.
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from server.errors import FailedPrecondition, InvalidArgument
+from server.errors import FailedPrecondition, InvalidArgument, VoxguardError
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
@@ -46,14 +49,6 @@ class WorkerConfig:
     torch_threads: int = 1
     cache_size: int = 16
     otlp_endpoint: str | None = None
-
-
-class _JobCancelled(Exception):
-    pass
-
-
-class _VoiceEvicted(Exception):
-    pass
 
 
 class _VoiceCache:
@@ -83,7 +78,6 @@ class _VoiceCache:
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: load the engine and keys, then serve jobs until told to stop."""
     os.environ.setdefault("OMP_NUM_THREADS", str(config.torch_threads))
-    from server.engines.base import SynthesisParams, VoiceModel
     from server.engines.registry import create_engine
     from server.tracing import Tracing
     from server.watermark import Keyring
@@ -91,105 +85,163 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     tracing = Tracing(config.otlp_endpoint, service_name="voxguard-worker")
     engine = create_engine(config.engine_name, config.engine_options)
     engine.prepare()
+    runner = engine.batch_runner()
     keyring = Keyring.load(config.watermark_key_file)
-    cache = _VoiceCache(config.cache_size)
-    conn.send(WorkerReady(engine=engine.name, engine_version=engine.version))
-    lifecycle = _Lifecycle(tracer=tracing.tracer)
+    conn.send(WorkerReady(engine=engine.name, engine_version=engine.version,
+                          slots=runner.capacity))
+    loop = _WorkerLoop(conn, runner, keyring, _VoiceCache(config.cache_size), tracing.tracer,
+                       engine.name)
     try:
-        _serve(conn, engine, keyring, cache, lifecycle, SynthesisParams, VoiceModel)
+        loop.serve()
     finally:
         tracing.shutdown()
 
 
-def _serve(conn: Connection, engine: Any, keyring: Any, cache: _VoiceCache,
-           lifecycle: _Lifecycle, params_type: Any, model_type: Any) -> None:
-    while not lifecycle.shutdown_requested:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if isinstance(message, Shutdown):
-            return
-        if isinstance(message, EvictVoice):
-            cache.evict(message.voice_id)
-        elif isinstance(message, SynthesisJob):
-            _serve_job(conn, message, engine, keyring, cache, params_type, model_type, lifecycle)
-
-
 @dataclass
-class _Lifecycle:
-    """A Shutdown that arrives during a job lets the job finish; the worker exits after it."""
+class _RunningJob:
+    """A job admitted to the runner: its watermark stream and trace span."""
 
-    tracer: Any = None
-    shutdown_requested: bool = False
+    job: SynthesisJob
+    span: Any
+    embedder: Any = None
+    sequence: int = 0
+    rate: int = 0
 
 
-def _serve_job(conn: Connection, job: SynthesisJob, engine: Any, keyring: Any,
-               cache: _VoiceCache, params_type: Any, model_type: Any,
-               lifecycle: _Lifecycle) -> None:
-    from server.tracing import context_from_carrier
+class _WorkerLoop:
+    """Admit jobs as they arrive, step the runner while any runs, stream marked audio back.
 
-    try:
-        with lifecycle.tracer.start_as_current_span(
+    Orders (cancel, evict, shutdown) are read between steps, so they stop only the jobs
+    they name; a ``Shutdown`` lets the running jobs finish and admits no new ones.
+    """
+
+    def __init__(self, conn: Connection, runner: Any, keyring: Any, cache: _VoiceCache,
+                 tracer: Any, engine_name: str) -> None:
+        self.conn = conn
+        self.engine_name = engine_name
+        self.runner = runner
+        self.keyring = keyring
+        self.cache = cache
+        self.tracer = tracer
+        self.jobs: dict[str, _RunningJob] = {}
+        self.shutdown_requested = False
+
+    def serve(self) -> None:
+        while not (self.shutdown_requested and not self.jobs):
+            try:
+                # Block only when idle; while jobs run, take whatever has arrived and step.
+                if not self._read_orders(block=not self.jobs):
+                    return
+            except EOFError:
+                return
+            if self.jobs:
+                self._step()
+
+    def _read_orders(self, *, block: bool) -> bool:
+        """Apply every pending message; False when the server asked an idle worker to stop."""
+        while self.conn.poll(None if block else 0):
+            block = False
+            message = self.conn.recv()
+            if isinstance(message, Shutdown):
+                self.shutdown_requested = True
+                if not self.jobs:
+                    return False
+            elif isinstance(message, EvictVoice):
+                self.cache.evict(message.voice_id)
+                for job_id, running in list(self.jobs.items()):
+                    if running.job.voice_id == message.voice_id:
+                        self._fail(job_id, FailureKind.PRECONDITION,
+                                   "the voice was deleted while it was being synthesized")
+            elif isinstance(message, CancelJob):
+                if message.job_id in self.jobs:
+                    self._fail(message.job_id, FailureKind.CANCELLED, "the request was cancelled")
+            elif isinstance(message, SynthesisJob):
+                self._admit(message)
+        return True
+
+    def _admit(self, job: SynthesisJob) -> None:
+        from server.engines.base import SynthesisParams, VoiceModel
+        from server.tracing import context_from_carrier
+
+        span = self.tracer.start_span(
             "synthesis.worker", context=context_from_carrier(job.trace_context),
-            attributes={"voxguard.generation_id": job.generation_id, "voxguard.engine": engine.name},
-        ):
-            model = cache.get(job.voice_id, job.voice_model, model_type.from_bytes)
-            params = params_type(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
-            _run_job(conn, job, engine.synthesize(model, job.text, job.language, params), keyring,
-                     cache, lifecycle)
-    except _JobCancelled:
-        conn.send(JobFailure(job.job_id, FailureKind.CANCELLED, "the request was cancelled"))
-    except _VoiceEvicted:
-        conn.send(JobFailure(job.job_id, FailureKind.PRECONDITION,
-                             "the voice was deleted while it was being synthesized"))
-    except InvalidArgument as exc:
-        conn.send(JobFailure(job.job_id, FailureKind.INVALID, exc.message))
-    except FailedPrecondition as exc:
-        conn.send(JobFailure(job.job_id, FailureKind.PRECONDITION, exc.message))
-    except Exception:
-        log.exception("synthesis job %s failed", job.job_id)
-        conn.send(JobFailure(job.job_id, FailureKind.INTERNAL, "synthesis failed inside the engine"))
+            attributes={"voxguard.generation_id": job.generation_id,
+                        "voxguard.engine": self.engine_name},
+        )
+        self.jobs[job.job_id] = _RunningJob(job=job, span=span)
+        try:
+            model = self.cache.get(job.voice_id, job.voice_model, VoiceModel.from_bytes)
+            params = SynthesisParams(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
+            self.runner.add(job.job_id, model, job.text, job.language, params)
+        except Exception as exc:  # a bad request fails alone; the loop serves the others
+            if not isinstance(exc, VoxguardError):
+                log.exception("synthesis job %s could not start", job.job_id)
+            self._fail_with(job.job_id, exc)
 
+    def _step(self) -> None:
+        try:
+            events = self.runner.step()
+        except Exception as exc:
+            log.exception("the synthesis runner failed")
+            for job_id in list(self.jobs):
+                self._fail_with(job_id, exc)
+            return
+        for event in events:
+            if event.key not in self.jobs:
+                continue
+            if event.error is not None:
+                self._fail_with(event.key, event.error)
+            elif event.chunk is not None:
+                self._send_chunk(self.jobs[event.key], event.chunk)
+            elif event.done:
+                self._finish(event.key)
 
-def _run_job(conn: Connection, job: SynthesisJob, chunks: Any, keyring: Any,
-             cache: _VoiceCache, lifecycle: _Lifecycle) -> None:
-    from server.watermark import StreamingEmbedder
+    def _send_chunk(self, running: _RunningJob, chunk: Any) -> None:
+        from opentelemetry import trace
 
-    payload = bytes.fromhex(job.generation_id)
-    embedder = None
-    sequence = 0
-    rate = 0
-    for chunk in chunks:
-        _check_orders(conn, job, cache, lifecycle)
-        if embedder is None:
-            rate = chunk.sample_rate
-            embedder = StreamingEmbedder(keyring, payload, rate)
-        with lifecycle.tracer.start_as_current_span("watermark"):
-            marked = embedder.push(np.asarray(chunk.samples, dtype=np.float32))
+        from server.watermark import StreamingEmbedder
+
+        job = running.job
+        if running.embedder is None:
+            running.rate = chunk.sample_rate
+            running.embedder = StreamingEmbedder(self.keyring, bytes.fromhex(job.generation_id),
+                                                 running.rate)
+        with self.tracer.start_as_current_span(
+                "watermark", context=trace.set_span_in_context(running.span)):
+            marked = running.embedder.push(np.asarray(chunk.samples, dtype=np.float32))
         if marked.size:
-            conn.send(AudioPiece(job.job_id, job.generation_id, sequence, _pcm16(marked), rate, final=False))
-            sequence += 1
-    _check_orders(conn, job, cache, lifecycle)
-    if embedder is None:
-        raise InvalidArgument("the text produced no audio; send words the voice can speak")
-    tail = embedder.finish()
-    conn.send(AudioPiece(job.job_id, job.generation_id, sequence, _pcm16(tail), rate, final=True))
+            self.conn.send(AudioPiece(job.job_id, job.generation_id, running.sequence,
+                                      _pcm16(marked), running.rate, final=False))
+            running.sequence += 1
 
+    def _finish(self, job_id: str) -> None:
+        running = self.jobs[job_id]
+        if running.embedder is None:
+            self._fail_with(job_id, InvalidArgument(
+                "the text produced no audio; send words the voice can speak"))
+            return
+        del self.jobs[job_id]
+        tail = running.embedder.finish()
+        job = running.job
+        self.conn.send(AudioPiece(job.job_id, job.generation_id, running.sequence, _pcm16(tail),
+                                  running.rate, final=True))
+        running.span.end()
 
-def _check_orders(conn: Connection, job: SynthesisJob, cache: _VoiceCache,
-                  lifecycle: _Lifecycle) -> None:
-    """Apply cancel/evict orders that arrived while the job runs (a Shutdown waits for it)."""
-    while conn.poll(0):
-        order = conn.recv()
-        if isinstance(order, EvictVoice):
-            cache.evict(order.voice_id)
-            if order.voice_id == job.voice_id:
-                raise _VoiceEvicted
-        elif isinstance(order, Shutdown):
-            lifecycle.shutdown_requested = True
-        elif isinstance(order, CancelJob) and order.job_id == job.job_id:
-            raise _JobCancelled
+    def _fail_with(self, job_id: str, exc: BaseException) -> None:
+        if isinstance(exc, InvalidArgument):
+            self._fail(job_id, FailureKind.INVALID, exc.message)
+        elif isinstance(exc, FailedPrecondition):
+            self._fail(job_id, FailureKind.PRECONDITION, exc.message)
+        else:
+            self._fail(job_id, FailureKind.INTERNAL, "synthesis failed inside the engine")
+
+    def _fail(self, job_id: str, kind: FailureKind, message: str) -> None:
+        running = self.jobs.pop(job_id, None)
+        if running is None:
+            return
+        self.runner.remove(job_id)
+        self.conn.send(JobFailure(job_id, kind, message))
+        running.span.end()
 
 
 def _pcm16(samples: np.ndarray) -> bytes:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from server.engines.gpt_sovits.checkpoints import (
 from server.engines.gpt_sovits.layout import ModelFiles, resolve_model_files
 from server.engines.gpt_sovits.pipeline import (
     DTYPES,
+    FRAGMENT_INTERVAL,
     OUTPUT_RATE,
     GptSovitsModels,
     InferenceOptions,
@@ -45,12 +46,19 @@ from server.engines.gpt_sovits.pipeline import (
 )
 from server.engines.gpt_sovits.reference import choose_clip, locate_in_transcript, proportional_text
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
+from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, ModelFilesError
 from server.text import base_language, validate_text
 
+if TYPE_CHECKING:
+    from server.engines.batching import BatchRunner
+
 ENGINE_NAME = "gpt-sovits"
 ENGINE_VERSION = "1.0.0"
+#: Requests one worker advances together by default, and at most (engine option ``max_batch``).
+DEFAULT_MAX_BATCH = 16
+MAX_BATCH = 256
 #: Platform language codes -> the official front end's.
 _FRONT_END_LANGUAGES = {"en": "en", "cmn": "zh"}
 
@@ -79,6 +87,7 @@ class GptSovitsEngine(SynthesisEngine):
         max_text_chars: int = 5_000,
         asr_model_path: str | None = None,
         max_new_tokens: int | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         if not models_dir:
             raise ModelFilesError(
@@ -113,6 +122,11 @@ class GptSovitsEngine(SynthesisEngine):
                 "semantic tokens (25 per second of speech) per text segment"
             )
         self._max_new_tokens = int(max_new_tokens) if max_new_tokens else MAX_NEW_TOKENS
+        if not 1 <= int(max_batch) <= MAX_BATCH:
+            raise InvalidArgument(
+                f"max_batch {max_batch} is out of range; use 1-{MAX_BATCH} requests per worker"
+            )
+        self.max_batch = int(max_batch)
         self._asr_model_path = asr_model_path
         self._models: GptSovitsModels | None = None
         self._transcriber: Any = None
@@ -201,8 +215,13 @@ class GptSovitsEngine(SynthesisEngine):
         params: SynthesisParams | None = None,
     ) -> Iterator[AudioChunk]:
         """Validate up front, then yield one chunk per official text segment."""
+        plan = self.plan(voice_model, text, language, params or SynthesisParams())
+        return self._chunks(plan)
+
+    def plan(self, voice_model: VoiceModel, text: str, language: str,
+             params: SynthesisParams) -> SynthesisPlan:
+        """Check a request and prepare what decoding it needs (raises for a bad request)."""
         self.check_voice_model(voice_model)
-        params = params or SynthesisParams()
         self.check_params(params)
         code = front_end_language(language)
         text = validate_text(text, self._max_text_chars)
@@ -212,17 +231,18 @@ class GptSovitsEngine(SynthesisEngine):
         segments = models.segments(text, code, options.text_split)
         if not segments:
             raise InvalidArgument("the text has nothing to speak; send words in the language given")
-        return self._chunks(models, voice, segments, options, params.sample_rate)
+        return SynthesisPlan(voice=voice, segments=segments, options=options,
+                             sample_rate=params.sample_rate or OUTPUT_RATE)
 
-    def _chunks(self, models: GptSovitsModels, voice: PreparedVoice, segments: list[Any],
-                options: InferenceOptions, rate: int | None) -> Iterator[AudioChunk]:
-        out_rate = rate or OUTPUT_RATE
-        for piece in models.synthesize(voice, segments, options):
-            samples = np.concatenate([piece.audio, piece.pause])
-            if out_rate != OUTPUT_RATE:
-                samples = resample(samples, OUTPUT_RATE, out_rate)
-            yield AudioChunk(samples=samples.astype(np.float32), sample_rate=out_rate,
-                             text=piece.segment.text)
+    def batch_runner(self) -> BatchRunner:
+        """Up to ``max_batch`` requests of any voices decoded together (one T2S step each)."""
+        from server.engines.gpt_sovits.runner import GptSovitsRunner
+
+        return GptSovitsRunner(self, capacity=self.max_batch)
+
+    def _chunks(self, plan: SynthesisPlan) -> Iterator[AudioChunk]:
+        for piece in self.models.synthesize(plan.voice, plan.segments, plan.options):
+            yield segment_chunk(piece.audio, piece.segment.text, plan.sample_rate)
 
     def _prepared_voice(self, voice_model: VoiceModel, models: GptSovitsModels) -> PreparedVoice:
         with self._lock:
@@ -232,6 +252,24 @@ class GptSovitsEngine(SynthesisEngine):
             with self._lock:
                 self._prepared[voice_model] = prepared
         return prepared
+
+
+@dataclass(frozen=True)
+class SynthesisPlan:
+    """A checked request: the voice's tensors, the text's segments and the options."""
+
+    voice: PreparedVoice
+    segments: list[PhoneSegment]
+    options: InferenceOptions
+    sample_rate: int
+
+
+def segment_chunk(audio: np.ndarray, text: str, rate: int) -> AudioChunk:
+    """A decoded segment followed by the official pause, at the requested rate."""
+    samples = np.concatenate([audio, np.zeros(int(OUTPUT_RATE * FRAGMENT_INTERVAL), np.float32)])
+    if rate != OUTPUT_RATE:
+        samples = resample(samples, OUTPUT_RATE, rate)
+    return AudioChunk(samples=samples.astype(np.float32), sample_rate=rate, text=text)
 
 
 def front_end_language(language: str) -> str:

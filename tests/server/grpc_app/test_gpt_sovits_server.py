@@ -9,10 +9,13 @@ the watermark, the sampling options, revocation, and clear errors for bad model 
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -129,6 +132,52 @@ def test_mandarin_and_mixed_text(voice: tuple[Clients, str, str]) -> None:
         clients.synthesis.Synthesize(synthesis_pb2.SynthesizeRequest(
             voice_id=voice_id, text="Bonjour.", language="fr"), metadata=clients.metadata, timeout=60)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_concurrent_requests_share_one_batch_and_a_cancelled_one_leaves_alone(
+        server: ServerThread, voice: tuple[Clients, str, str]) -> None:
+    """Four streams on one worker run together (their chunks interleave); one is cancelled
+    after its first chunk and the other three finish, each marked with its own generation."""
+    clients, voice_id, _ = voice
+    texts = ["One two three. Four five six.", "Red and blue. Green and gold.",
+             "Come here now. Go there later.", "Cats sleep a lot. Dogs run fast."]
+    start = threading.Barrier(len(texts))
+    events: list[tuple[float, int, str]] = []
+    results: dict[int, list[synthesis_pb2.SynthesizeChunk]] = {}
+
+    def stream(index: int) -> None:
+        call = clients.synthesis.SynthesizeStream(synthesis_pb2.SynthesizeRequest(
+            voice_id=voice_id, text=texts[index], top_k=1, text_split="cut5"),
+            metadata=clients.metadata, timeout=300)
+        start.wait()
+        chunks = []
+        for chunk in call:
+            if chunk.audio:
+                events.append((time.monotonic(), index, "final" if chunk.final else "chunk"))
+            chunks.append(chunk)
+            if index == 3:
+                call.cancel()
+                break
+        results[index] = chunks
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    for index in range(3):
+        chunks = results[index]
+        assert chunks[-1].final and [c.sequence for c in chunks] == list(range(len(chunks)))
+        audio = np.concatenate([np.frombuffer(c.audio, dtype="<i2") for c in chunks])
+        found = detect(audio.astype(np.float32) / 32767.0, chunks[0].sample_rate_hz,
+                       server.running.platform.watermark_keys)
+        assert found.payload is not None and found.payload.hex() == chunks[0].generation_id
+    assert len({results[i][0].generation_id for i in range(4)}) == 4
+    # a one-at-a-time worker would finish each request before starting the next; the
+    # batching worker gives every request its first chunk before any request is done
+    events.sort()
+    first_final = min(t for t, _, kind in events if kind == "final")
+    assert {index for t, index, _ in events if t < first_final} == {0, 1, 2, 3}
 
 
 def test_detect_and_revoke(server: ServerThread, voice: tuple[Clients, str, str]) -> None:

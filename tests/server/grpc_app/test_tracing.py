@@ -31,7 +31,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
         self.spans: list[tuple[str, object]] = []  # (service.name, span)
         self._lock = threading.Lock()
 
-    def Export(self, request, context):  # type: ignore[no-untyped-def]  # noqa: N802
+    def Export(self, request, context):  # type: ignore[no-untyped-def]
         with self._lock:
             for resource_spans in request.resource_spans:
                 service = next((a.value.string_value for a in resource_spans.resource.attributes

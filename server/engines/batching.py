@@ -1,0 +1,107 @@
+"""How a worker runs many synthesis requests at once: the :class:`BatchRunner` interface.
+
+A worker process owns one runner. It :meth:`~BatchRunner.add`\\ s requests as they arrive
+(validation errors are raised there, for that request only), calls
+:meth:`~BatchRunner.step` while any is active, and :meth:`~BatchRunner.remove`\\ s one
+when it is cancelled, misses its deadline or its voice is revoked. Each step returns
+:class:`RunnerEvent`\\ s: audio for a request (in order), its end, or its failure.
+
+Engines that batch natively (``gpt-sovits``: one T2S forward for every request) implement
+their own runner; every other engine gets :class:`IteratorRunner`, which advances each
+request's chunk iterator by one chunk per step, so one worker loop serves all engines.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from server.errors import VoxguardError
+
+if TYPE_CHECKING:
+    from server.engines.base import AudioChunk, SynthesisEngine, SynthesisParams, VoiceModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunnerEvent:
+    """Something that happened to one request during a step.
+
+    Exactly one of: ``chunk`` (its next audio, in order), ``done`` (no more audio will come)
+    or ``error`` (it failed; a domain error's message is safe to show the caller, any other
+    exception is reported as an internal failure).
+    """
+
+    key: str
+    chunk: AudioChunk | None = None
+    done: bool = False
+    error: BaseException | None = None
+
+
+class BatchRunner(ABC):
+    """Requests advanced together, one step at a time (see the module docstring)."""
+
+    #: Most requests this runner advances at once (the worker's slots).
+    capacity: int = 1
+
+    @property
+    @abstractmethod
+    def active(self) -> int:
+        """Requests added and not yet done, failed or removed."""
+
+    @abstractmethod
+    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
+            params: SynthesisParams) -> None:
+        """Validate and admit a request; raises a domain error (for it alone) if it is bad."""
+
+    @abstractmethod
+    def remove(self, key: str) -> None:
+        """Stop a request now; no further event is reported for it."""
+
+    @abstractmethod
+    def step(self) -> list[RunnerEvent]:
+        """Advance every active request by one unit of work."""
+
+
+class IteratorRunner(BatchRunner):
+    """Runner for engines without native batching: one chunk of each request per step."""
+
+    def __init__(self, engine: SynthesisEngine, capacity: int = 1) -> None:
+        self.engine = engine
+        self.capacity = capacity
+        self._streams: dict[str, Iterator[AudioChunk]] = {}
+
+    @property
+    def active(self) -> int:
+        return len(self._streams)
+
+    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
+            params: SynthesisParams) -> None:
+        self._streams[key] = iter(self.engine.synthesize(voice_model, text, language, params))
+
+    def remove(self, key: str) -> None:
+        stream = self._streams.pop(key, None)
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+    def step(self) -> list[RunnerEvent]:
+        events: list[RunnerEvent] = []
+        for key, stream in list(self._streams.items()):
+            try:
+                events.append(RunnerEvent(key, chunk=next(stream)))
+            except StopIteration:
+                del self._streams[key]
+                events.append(RunnerEvent(key, done=True))
+            except VoxguardError as exc:
+                del self._streams[key]
+                events.append(RunnerEvent(key, error=exc))
+            except Exception as exc:
+                log.exception("synthesis of %s failed", key)
+                del self._streams[key]
+                events.append(RunnerEvent(key, error=exc))
+        return events

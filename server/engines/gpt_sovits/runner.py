@@ -1,0 +1,71 @@
+"""The gpt-sovits engine's worker runner: many requests, one batched T2S step at a time.
+
+Wraps :class:`~server.engines.gpt_sovits.batcher.SynthesisBatch` in the platform's
+:class:`~server.engines.batching.BatchRunner` interface: requests are checked and planned
+when they arrive (a bad one fails alone), each :meth:`step` advances every running request
+by one token, and each segment that finishes comes out as an audio chunk (its audio plus the
+official pause, at the requested rate). Requests stream independently: a short request
+admitted beside a long one finishes and leaves while the long one continues.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from server.engines.base import SynthesisParams, VoiceModel
+from server.engines.batching import BatchRunner, RunnerEvent
+from server.engines.gpt_sovits.batcher import SynthesisBatch
+
+if TYPE_CHECKING:
+    from server.engines.gpt_sovits.engine import GptSovitsEngine
+
+log = logging.getLogger(__name__)
+
+
+class GptSovitsRunner(BatchRunner):
+    """Up to ``capacity`` gpt-sovits requests decoded together."""
+
+    def __init__(self, engine: GptSovitsEngine, capacity: int) -> None:
+        from server.engines.gpt_sovits.engine import segment_chunk
+
+        self.engine = engine
+        self.capacity = capacity
+        self._batch = SynthesisBatch(engine.models)
+        self._rates: dict[str, int] = {}
+        self._chunk = segment_chunk
+
+    @property
+    def active(self) -> int:
+        return len(self._rates)
+
+    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
+            params: SynthesisParams) -> None:
+        plan = self.engine.plan(voice_model, text, language, params)
+        self._batch.add(key, plan.voice, plan.segments, plan.options)
+        self._rates[key] = plan.sample_rate
+
+    def remove(self, key: str) -> None:
+        self._batch.remove(key)
+        self._rates.pop(key, None)
+
+    def step(self) -> list[RunnerEvent]:
+        try:
+            outputs = self._batch.step()
+        except Exception as exc:
+            # A failed batched forward cannot be pinned on one request: all of them fail, and
+            # the runner starts over with an empty batch.
+            log.exception("a gpt-sovits batch step failed (%d requests)", len(self._rates))
+            keys = list(self._rates)
+            self._rates.clear()
+            self._batch = SynthesisBatch(self.engine.models)
+            return [RunnerEvent(key, error=exc) for key in keys]
+        events: list[RunnerEvent] = []
+        for output in outputs:
+            key = str(output.key)
+            events.append(RunnerEvent(key, chunk=self._chunk(
+                output.audio, output.segment.text, self._rates[key])))
+            if output.last:
+                del self._rates[key]
+                events.append(RunnerEvent(key, done=True))
+        return events
