@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,8 +63,12 @@ class BatchRunner(ABC):
         """Stop a request now; no further event is reported for it."""
 
     @abstractmethod
-    def step(self) -> list[RunnerEvent]:
-        """Advance every active request by one unit of work."""
+    def step(self) -> Iterable[RunnerEvent]:
+        """Advance every active request by one unit of work.
+
+        Events may be yielded as they happen (the worker streams each at once); the caller
+        consumes them all before it calls ``add``, ``remove`` or ``step`` again.
+        """
 
 
 class IteratorRunner(BatchRunner):

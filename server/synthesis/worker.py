@@ -179,14 +179,18 @@ class _WorkerLoop:
             self._fail_with(job.job_id, exc)
 
     def _step(self) -> None:
-        try:
-            events = self.runner.step()
-        except Exception as exc:
-            log.exception("the synthesis runner failed")
-            for job_id in list(self.jobs):
-                self._fail_with(job_id, exc)
-            return
-        for event in events:
+        """One runner step; each event is handled (audio sent) as soon as it is yielded."""
+        events = iter(self.runner.step())
+        while True:
+            try:
+                event = next(events)
+            except StopIteration:
+                return
+            except Exception as exc:
+                log.exception("the synthesis runner failed")
+                for job_id in list(self.jobs):
+                    self._fail_with(job_id, exc)
+                return
             if event.key not in self.jobs:
                 continue
             if event.error is not None:

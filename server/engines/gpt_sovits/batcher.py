@@ -4,7 +4,8 @@ A :class:`SynthesisBatch` holds any number of requests, each with its own voice,
 segments, options and random stream. :meth:`SynthesisBatch.step` runs one T2S decoding
 step for every request's current segment in a single batched forward (rows of different
 voices, prompt lengths, samplers and stop rules), then decodes each segment that finished
-with SoVITS and admits that request's next segment, so the next step already includes it.
+with SoVITS (yielding each as soon as it is decoded, for streaming) and admits that
+request's next segment, so the next step already includes it.
 Requests join (:meth:`add`) and leave (:meth:`remove`: cancelled, deadline, voice
 revoked) between steps without disturbing the others.
 
@@ -17,7 +18,7 @@ streams segment by segment. A single request is the batch-of-one case of this cl
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -130,19 +131,26 @@ class SynthesisBatch:
             self._t2s.remove([request.row_id])
         self._ready = [out for out in self._ready if out.key != key]
 
-    @torch.inference_mode()
-    def step(self) -> list[SegmentOutput]:
-        """One token for every running segment; returns the segments that were decoded."""
-        outputs, self._ready = self._ready, []
-        for row_id, result in self._t2s.step():
+    def step(self) -> Iterator[SegmentOutput]:
+        """One token for every running segment; yields each finished segment once decoded.
+
+        Segments are yielded one by one as SoVITS decodes them, so a caller can stream each
+        before the next is decoded. Consume the whole iterator before calling ``add``,
+        ``remove`` or ``step`` again.
+        """
+        ready, self._ready = self._ready, []
+        yield from ready
+        with torch.inference_mode():
+            finished = self._t2s.step()
+        for row_id, result in finished:
             key = self._by_row.pop(row_id)
             request = self._requests[key]
             request.row_id = None
-            output = self._finish_segment(request, result.tokens, result.eos)
-            outputs.append(output)
-            if not output.last:
-                self._start_segment(request)
-        return outputs
+            with torch.inference_mode():
+                output = self._finish_segment(request, result.tokens, result.eos)
+                if not output.last:
+                    self._start_segment(request)
+            yield output
 
     def _start_segment(self, request: _Request) -> None:
         """Admit the request's next segment to T2S (given tokens: decode them all now)."""

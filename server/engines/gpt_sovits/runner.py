@@ -11,6 +11,7 @@ admitted beside a long one finishes and leaves while the long one continues.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from server.engines.base import SynthesisParams, VoiceModel
@@ -49,9 +50,16 @@ class GptSovitsRunner(BatchRunner):
         self._batch.remove(key)
         self._rates.pop(key, None)
 
-    def step(self) -> list[RunnerEvent]:
+    def step(self) -> Iterator[RunnerEvent]:
+        """One T2S step for all; each decoded segment is yielded at once (streaming)."""
         try:
-            outputs = self._batch.step()
+            for output in self._batch.step():
+                key = str(output.key)
+                yield RunnerEvent(key, chunk=self._chunk(output.audio, output.segment.text,
+                                                         self._rates[key]))
+                if output.last:
+                    del self._rates[key]
+                    yield RunnerEvent(key, done=True)
         except Exception as exc:
             # A failed batched forward cannot be pinned on one request: all of them fail, and
             # the runner starts over with an empty batch.
@@ -59,13 +67,5 @@ class GptSovitsRunner(BatchRunner):
             keys = list(self._rates)
             self._rates.clear()
             self._batch = SynthesisBatch(self.engine.models)
-            return [RunnerEvent(key, error=exc) for key in keys]
-        events: list[RunnerEvent] = []
-        for output in outputs:
-            key = str(output.key)
-            events.append(RunnerEvent(key, chunk=self._chunk(
-                output.audio, output.segment.text, self._rates[key])))
-            if output.last:
-                del self._rates[key]
-                events.append(RunnerEvent(key, done=True))
-        return events
+            for key in keys:
+                yield RunnerEvent(key, error=exc)

@@ -157,4 +157,4 @@ def test_a_key_cannot_run_twice(models: GptSovitsModels, voices: list[PreparedVo
         batch.add("a", voices[0], segments[0], options)
     batch.remove("a")
     batch.remove("a")  # removing twice is harmless
-    assert len(batch) == 0 and batch.step() == []
+    assert len(batch) == 0 and list(batch.step()) == []
