@@ -16,7 +16,8 @@ peak memory. With ``--official`` the official ``TTS.run`` (through the oracle of
 one-request case on the same models, as the reference point for concurrency 1.
 
     python benchmarks/gpt_sovits_load.py --models DIR [--variant v2Pro] [--concurrency 1 4 16 64]
-        [--texts one three] [--serial-max 16] [--threads 2] [--out results.json]
+        [--texts one three] [--serial-max 16] [--threads 2] [--device cpu] [--dtype float32]
+        [--backend torch|onnx --onnx-dir DIR] [--out results.json]
         [--official ORACLE_PY --oracle-python PY --gsv-src DIR]
 
 Greedy decoding (top-k 1) with each segment capped at what its phones take at about 13
@@ -186,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", nargs="+", default=["one", "three"], choices=sorted(TEXTS))
     parser.add_argument("--serial-max", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnx"))
+    parser.add_argument("--onnx-dir", type=Path, help="graphs of `voxguard gpt-sovits export-onnx`")
     parser.add_argument("--official", help="the oracle's oracle.py (times the official TTS.run)")
     parser.add_argument("--oracle-python")
     parser.add_argument("--gsv-src", default="/tmp/gsv-src")
@@ -198,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
 
     torch.set_num_threads(args.threads)
-    models = GptSovitsModels.load(resolve_model_files(args.models, variant=args.variant))
+    models = GptSovitsModels.load(resolve_model_files(args.models, variant=args.variant),
+                                  device=args.device, dtype=args.dtype, backend=args.backend,
+                                  onnx_dir=args.onnx_dir)
     voices = _prepare_voices(models)
     results: dict[str, Any] = {}
     for text_name in args.texts:
@@ -226,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             print(text_name, "official", json.dumps(entry["official_c1"]), flush=True)
         results[text_name] = entry
     report = {
-        "variant": models.variant, "device": "cpu", "dtype": "float32",
-        "torch_threads": args.threads, "backend": "torch",
+        "variant": models.variant, "device": args.device, "dtype": args.dtype,
+        "torch_threads": args.threads, "backend": args.backend,
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count()},
         "results": results,

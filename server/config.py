@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     gpt_sovits_dtype: Literal["float32", "float16", "bfloat16"] = Field(
         "float32", description="GPT-SoVITS: compute precision of the models."
     )
+    gpt_sovits_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="GPT-SoVITS: run T2S on PyTorch or on ONNX Runtime."
+    )
+    gpt_sovits_onnx_dir: Path | None = Field(
+        None, description="GPT-SoVITS: graphs written by `voxguard gpt-sovits export-onnx`."
+    )
     cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
     queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
     worker_stop_grace_seconds: float = Field(
@@ -157,12 +163,16 @@ class Settings(BaseSettings):
     def resolved_engine_options(self) -> dict[str, Any]:
         """Keyword options for the selected engine: its own settings, then ``engine_options``.
 
-        The GPT-SoVITS settings become ``models_dir``/``variant``/``device``/``dtype``;
+        The GPT-SoVITS settings become ``models_dir``/``variant``/``device``/``dtype``/
+        ``backend``/``onnx_dir``;
         entries of ``VOXGUARD_ENGINE_OPTIONS`` (e.g. renamed weight files) win over them.
         """
         options: dict[str, Any] = {}
         if self.engine.strip().lower() == "gpt-sovits":
-            options = {"device": self.gpt_sovits_device, "dtype": self.gpt_sovits_dtype}
+            options = {"device": self.gpt_sovits_device, "dtype": self.gpt_sovits_dtype,
+                       "backend": self.gpt_sovits_backend}
+            if self.gpt_sovits_onnx_dir is not None:
+                options["onnx_dir"] = str(self.gpt_sovits_onnx_dir)
             if self.gpt_sovits_models is not None:
                 options["models_dir"] = str(self.gpt_sovits_models)
             if self.gpt_sovits_variant is not None:

@@ -1,8 +1,8 @@
-"""``voxguard gpt-sovits``: check an operator's model folder, and run one synthesis offline.
+"""``voxguard gpt-sovits``: check an operator's model folder, export it, run one synthesis.
 
-Neither command needs a server or touches tenant data. ``run`` takes the official
-``TTS.run`` defaults and writes, with ``--trace``, the intermediates the parity checks
-compare (see docs/engines.md).
+No command needs a server or touches tenant data. ``run`` takes the official ``TTS.run``
+defaults and writes, with ``--trace``, the intermediates the parity checks compare;
+``export-onnx`` writes the T2S graphs the ``onnx`` back end runs (see docs/engines.md).
 """
 
 from __future__ import annotations
@@ -50,7 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--semantic-in", type=Path, help='JSON {"segments": [[tokens], ...]}: skip T2S')
     run.add_argument("--trace", type=Path, help="write phones.json, *.npy intermediates here")
     run.add_argument("--data-dir", type=Path, help="where the watermark key is (VOXGUARD_DATA_DIR)")
+    run.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                     help="run T2S on PyTorch or on the graphs of --onnx-dir")
+    run.add_argument("--onnx-dir", type=Path, help="graphs written by export-onnx")
     run.set_defaults(handler=reports_errors(_run))
+
+    export = commands.add_parser(
+        "export-onnx", help="export T2S and the SoVITS generator to ONNX graphs")
+    _model_flags(export)
+    export.add_argument("--out", type=Path, required=True, help="folder for the graphs (ONNX_DIR)")
+    export.set_defaults(handler=reports_errors(_export_onnx))
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +110,33 @@ def _run(args: argparse.Namespace) -> int:
         sovits_weights=args.sovits_weights, ref=args.ref, ref_text=args.ref_text,
         ref_language=args.ref_language, text=args.text, language=args.language, out=args.out,
         options=options, zh_g2p=args.zh_g2p, device=args.device, dtype=args.dtype,
-        semantic_in=args.semantic_in, trace_dir=args.trace), keyring)
+        semantic_in=args.semantic_in, trace_dir=args.trace, backend=args.backend,
+        onnx_dir=args.onnx_dir), keyring)
     print(f"wrote {args.out}: {result.seconds:.2f} s at 32 kHz, {result.segments} segments, "
           f"{result.tokens} tokens, variant {result.variant}, generation {result.generation_id}")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from server.engines.gpt_sovits.checkpoints import (
+        check_pair,
+        load_sovits_checkpoint,
+        load_t2s_checkpoint,
+    )
+    from server.engines.gpt_sovits.layout import resolve_model_files
+    from server.engines.gpt_sovits.sovits import SovitsModel
+    from server.engines.gpt_sovits.sovits_onnx import export_generator, sovits_source
+    from server.engines.gpt_sovits.t2s import T2SModel
+    from server.engines.gpt_sovits.t2s_onnx import export_t2s, t2s_source
+
+    files = resolve_model_files(args.models, variant=args.variant, gpt_weights=args.gpt_weights,
+                                sovits_weights=args.sovits_weights)
+    t2s_ckpt, sovits_ckpt = load_t2s_checkpoint(files.t2s), load_sovits_checkpoint(files.sovits)
+    check_pair(t2s_ckpt, sovits_ckpt)
+    written = export_t2s(T2SModel.from_checkpoint(t2s_ckpt), args.out, t2s_source(files.t2s))
+    written += export_generator(SovitsModel.from_checkpoint(sovits_ckpt), args.out,
+                                sovits_source(files.sovits))
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"serve with VOXGUARD_GPT_SOVITS_BACKEND=onnx VOXGUARD_GPT_SOVITS_ONNX_DIR={args.out}")
     return 0

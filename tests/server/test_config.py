@@ -49,10 +49,13 @@ def test_gpt_sovits_settings_become_engine_options(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("VOXGUARD_GPT_SOVITS_MODELS", "/srv/pretrained_models")
     monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "CUDA:1")
     monkeypatch.setenv("VOXGUARD_GPT_SOVITS_VARIANT", "v2Pro")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_BACKEND", "onnx")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_ONNX_DIR", "/srv/onnx")
     monkeypatch.setenv("VOXGUARD_ENGINE_OPTIONS", '{"sovits_weights": "mine.pth", "dtype": "float16"}')
     options = Settings.load().resolved_engine_options
     assert options == {"device": "cuda:1", "dtype": "float16", "models_dir": "/srv/pretrained_models",
-                       "variant": "v2Pro", "sovits_weights": "mine.pth"}
+                       "variant": "v2Pro", "sovits_weights": "mine.pth", "backend": "onnx",
+                       "onnx_dir": "/srv/onnx"}
 
 
 def test_gpt_sovits_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,6 +65,10 @@ def test_gpt_sovits_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DEVICE", "cpu")
     monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DTYPE", "float64")
     with pytest.raises(ValidationError, match="gpt_sovits_dtype"):
+        Settings.load()
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_DTYPE", "float32")
+    monkeypatch.setenv("VOXGUARD_GPT_SOVITS_BACKEND", "tensorrt")
+    with pytest.raises(ValidationError, match="gpt_sovits_backend"):
         Settings.load()
 
 

@@ -88,6 +88,8 @@ class GptSovitsEngine(SynthesisEngine):
         asr_model_path: str | None = None,
         max_new_tokens: int | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
+        backend: str = "torch",
+        onnx_dir: str | None = None,
     ) -> None:
         if not models_dir:
             raise ModelFilesError(
@@ -127,6 +129,14 @@ class GptSovitsEngine(SynthesisEngine):
                 f"max_batch {max_batch} is out of range; use 1-{MAX_BATCH} requests per worker"
             )
         self.max_batch = int(max_batch)
+        if backend not in ("torch", "onnx"):
+            raise InvalidArgument(f"backend {backend!r} is unknown; use torch or onnx")
+        self.backend = backend
+        self.onnx_dir = Path(onnx_dir) if onnx_dir else None
+        if backend == "onnx":  # a missing or stale export stops the server at start
+            from server.engines.gpt_sovits.pipeline import load_onnx_backend
+
+            load_onnx_backend(self.files, self.onnx_dir, device)
         self._asr_model_path = asr_model_path
         self._models: GptSovitsModels | None = None
         self._transcriber: Any = None
@@ -148,7 +158,8 @@ class GptSovitsEngine(SynthesisEngine):
         with self._lock:
             if self._models is None:
                 self._models = GptSovitsModels.load(
-                    self.files, device=self.device, dtype=self.dtype, zh_g2p=self.zh_g2p
+                    self.files, device=self.device, dtype=self.dtype, zh_g2p=self.zh_g2p,
+                    backend=self.backend, onnx_dir=self.onnx_dir,
                 )
             return self._models
 

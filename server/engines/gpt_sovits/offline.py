@@ -52,6 +52,8 @@ class OfflineRun:
     dtype: str = "float32"
     semantic_in: Path | None = None
     trace_dir: Path | None = None
+    backend: str = "torch"
+    onnx_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def run_offline(run: OfflineRun, keyring: Keyring) -> OfflineResult:
     """Load the models, synthesize, watermark and write ``run.out`` (and the trace)."""
     files = resolve_model_files(run.models_dir, variant=run.variant,
                                 gpt_weights=run.gpt_weights, sovits_weights=run.sovits_weights)
-    models = GptSovitsModels.load(files, device=run.device, dtype=run.dtype, zh_g2p=run.zh_g2p)
+    models = GptSovitsModels.load(files, device=run.device, dtype=run.dtype, zh_g2p=run.zh_g2p,
+                                  backend=run.backend, onnx_dir=run.onnx_dir)
     reference = read_reference(run.ref)
     ref_language = front_end_language(run.ref_language)
     language = front_end_language(run.language)

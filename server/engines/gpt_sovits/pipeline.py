@@ -35,13 +35,16 @@ from server.engines.gpt_sovits.hubert import HubertFeatures
 from server.engines.gpt_sovits.layout import ModelFiles
 from server.engines.gpt_sovits.resample import prepare_reference_audio
 from server.engines.gpt_sovits.sovits import SovitsModel
+from server.engines.gpt_sovits.sovits_onnx import OnnxGenerator, sovits_source
 from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
+from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel, t2s_source
 from server.engines.gpt_sovits.text.bert import BertFeatures
 from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
+from server.errors import FailedPrecondition
 
 OUTPUT_RATE = 32_000
 #: Seconds of silence the official output puts after every segment.
@@ -98,7 +101,7 @@ class GptSovitsModels:
     """The loaded model stack of one process (read-only after loading; thread-safe use)."""
 
     files: ModelFiles
-    t2s: T2SModel
+    t2s: T2SModel | OnnxT2SModel
     sovits: SovitsModel
     hubert: HubertFeatures
     bert: BertFeatures
@@ -112,16 +115,25 @@ class GptSovitsModels:
     @classmethod
     def load(
         cls, files: ModelFiles, *, device: str = "cpu", dtype: str = "float32",
-        zh_g2p: str = "pypinyin",
+        zh_g2p: str = "pypinyin", backend: str = "torch", onnx_dir: Path | None = None,
     ) -> GptSovitsModels:
-        """Load every model of ``files`` once (fp16 weights on disk become ``dtype``)."""
+        """Load every model of ``files`` once (fp16 weights on disk become ``dtype``).
+
+        ``backend="onnx"`` runs T2S and the SoVITS waveform generator on ONNX Runtime from
+        the graphs in ``onnx_dir`` (made by ``voxguard gpt-sovits export-onnx`` from the same
+        files); the rest of SoVITS, HuBERT, BERT and speaker verification stay on PyTorch.
+        """
         torch_device = torch.device(device)
         torch_dtype = DTYPES[dtype]
         t2s_ckpt = load_t2s_checkpoint(files.t2s)
         sovits_ckpt = load_sovits_checkpoint(files.sovits)
         check_pair(t2s_ckpt, sovits_ckpt)
-        t2s = T2SModel.from_checkpoint(t2s_ckpt).to(torch_device, torch_dtype).eval()
+        t2s: T2SModel | OnnxT2SModel
         sovits = SovitsModel.from_checkpoint(sovits_ckpt).to(torch_device, torch_dtype).eval()
+        if backend == "onnx":
+            t2s, sovits.dec = load_onnx_backend(files, onnx_dir, device)
+        else:
+            t2s = T2SModel.from_checkpoint(t2s_ckpt).to(torch_device, torch_dtype).eval()
         hubert = HubertFeatures.load(files.hubert_dir, device=torch_device, dtype=torch_dtype)
         bert = BertFeatures.load(files.bert_dir, device=torch_device, dtype=torch_dtype)
         sv = SpeakerEncoder.load(files.sv, device=torch_device) if files.sv is not None else None
@@ -230,6 +242,29 @@ class GptSovitsModels:
         if peak > 1:  # the official post-processing: only an over-full segment is scaled
             samples = samples / peak
         return samples.numpy().astype(np.float32, copy=False)
+
+
+def load_onnx_backend(files: ModelFiles, onnx_dir: Path | None,
+                      device: str) -> tuple[OnnxT2SModel, OnnxGenerator]:
+    """The exported T2S and SoVITS generator of ``files`` on ONNX Runtime.
+
+    A cuda device selects the CUDA execution provider (``onnxruntime-gpu``), CPU otherwise.
+    Graphs exported from other checkpoints are refused with the command that fixes it.
+    """
+    if onnx_dir is None:
+        raise FailedPrecondition(
+            "the onnx back end needs the exported graphs: set VOXGUARD_GPT_SOVITS_ONNX_DIR to "
+            "the folder written by `voxguard gpt-sovits export-onnx`"
+        )
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        providers.insert(0, "CUDAExecutionProvider")
+    threads = torch.get_num_threads()
+    t2s = OnnxT2SModel(Path(onnx_dir), providers=providers, threads=threads,
+                       expected_source=t2s_source(files.t2s))
+    generator = OnnxGenerator(Path(onnx_dir), providers=providers, threads=threads,
+                              expected_source=sovits_source(files.sovits))
+    return t2s, generator
 
 
 def _fingerprint(files: ModelFiles, sovits_state: dict[str, torch.Tensor]) -> str:

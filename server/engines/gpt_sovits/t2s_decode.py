@@ -24,6 +24,7 @@ import torch
 
 from server.engines.gpt_sovits.t2s import T2SModel, T2SPrefix
 from server.engines.gpt_sovits.t2s_cache import KVCache
+from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel
 from server.engines.gpt_sovits.t2s_sampling import (
     EOS_BAN_STEPS,
     SamplingParams,
@@ -105,7 +106,7 @@ class _Row:
 class T2SBatch:
     """A set of running requests advanced together, one token per :meth:`step`."""
 
-    def __init__(self, model: T2SModel, *, trace: bool = False) -> None:
+    def __init__(self, model: T2SModel | OnnxT2SModel, *, trace: bool = False) -> None:
         self.model = model
         self.trace = trace
         self._rows: list[_Row] = []
@@ -264,7 +265,7 @@ class T2SBatch:
 
 
 def generate(
-    model: T2SModel, requests: Sequence[T2SRequest], *, trace: bool = False
+    model: T2SModel | OnnxT2SModel, requests: Sequence[T2SRequest], *, trace: bool = False
 ) -> list[GenerationResult]:
     """Decode ``requests`` together in one batch until each stops; results in request order."""
     batch = T2SBatch(model, trace=trace)
