@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from server.audio import Audio
 from server.config import MIN_ADMIN_TOKEN_CHARS, Settings
 from server.core import Core, utc_now
 from server.crypto.keyfile import create_key_file, read_key_file
 from server.crypto.master import MasterKeyring
 from server.crypto.receipts import ReceiptSigner
 from server.db.session import Database
-from server.engines.base import EnrollmentHints, SynthesisEngine, VoiceModel
 from server.engines.registry import create_engine
 from server.errors import InvalidArgument
 from server.metrics import Metrics
@@ -31,6 +29,7 @@ from server.speech.asr import Transcriber
 from server.speech.checks import ConsentLimits, EnrollmentLimits
 from server.speech.speaker import DEFAULT_THRESHOLD, SpeakerEncoder, SpeakerVerifier
 from server.storage.lock import DataDirLock
+from server.synthesis.enrollment import EnrollmentRouter
 from server.synthesis.planning import plan_workers, visible_gpus
 from server.synthesis.service import SynthesisService
 from server.tracing import Tracing
@@ -70,6 +69,7 @@ class Platform:
     synthesis: SynthesisService | None = None
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=lambda: Tracing(None))
+    enrollment: EnrollmentRouter | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Platform:
@@ -78,6 +78,7 @@ class Platform:
         db, vault, audit, eraser = core.db, core.vault, core.audit, core.eraser
         engine = create_engine(settings.engine, settings.resolved_engine_options)
         languages = frozenset(engine.supported_languages)
+        enrollment = EnrollmentRouter(engine)
         encoder = SpeakerEncoder()
         transcriber = Transcriber(settings.asr_model_path) if settings.consent_verify_statement else None
         consents = ConsentService(
@@ -95,7 +96,7 @@ class Platform:
             db, vault, audit, eraser, consents,
             SpeakerVerifier(encoder, DEFAULT_THRESHOLD if settings.speaker_match_threshold is None
                             else settings.speaker_match_threshold),
-            lambda audio, hints: _enroll(engine, audio, hints), languages,
+            enrollment.enroll, languages,
             EnrollmentLimits(min_speech_seconds=settings.enroll_min_speech_seconds,
                              max_duration_seconds=settings.enroll_max_seconds),
             clock,
@@ -113,6 +114,7 @@ class Platform:
             data_dir_lock=DataDirLock(settings.data_dir),
             engine_uses_gpu=engine.uses_gpu,
             tracing=Tracing(settings.otlp_endpoint),
+            enrollment=enrollment,
         )
         # Finish erasures a crash interrupted before serving anything: old page images of
         # destroyed keys leave the SQLite write-ahead log, and blobs of destroyed objects go.
@@ -145,6 +147,8 @@ class Platform:
             lambda voice_ids: loop.call_soon_threadsafe(service.evict_voices, voice_ids)
         )
         await self.synthesis.start()
+        if self.enrollment is not None:  # the engine's model work now runs in the workers
+            self.enrollment.use_workers(self.synthesis, loop)
 
     def sweep_orphaned_blobs(self) -> int:
         """Erase blobs left by interrupted deletions (see ``Eraser.sweep_orphans``)."""
@@ -158,10 +162,6 @@ class Platform:
         self.db.dispose()
         self.tracing.shutdown()
         self.data_dir_lock.release()
-
-
-def _enroll(engine: SynthesisEngine, audio: Audio, hints: EnrollmentHints) -> VoiceModel:
-    return engine.enroll(audio.samples, audio.sample_rate, hints)
 
 
 def load_watermark_keyring(settings: Settings) -> Keyring:

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
+from server.engines.base import EnrollmentHints
 from tenants.ids import new_id
 from tenants.records import GenerationRequest
 
@@ -48,6 +51,28 @@ class SynthesisJob:
 
 
 @dataclass(frozen=True)
+class EnrollJob:
+    """Build a voice model from checked, consented enrollment audio, in a worker.
+
+    The engine's model work (feature models, speaker embedding, speech recognition) runs in
+    the worker that already holds the models; the audio crosses a private pipe, never disk.
+    """
+
+    job_id: str
+    samples: np.ndarray = field(repr=False)  # mono float32
+    sample_rate: int
+    hints: EnrollmentHints
+
+
+@dataclass(frozen=True)
+class EnrollDone:
+    """The voice model an :class:`EnrollJob` produced (``VoiceModel.to_bytes``)."""
+
+    job_id: str
+    voice_model: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class AudioPiece:
     """Watermarked mono PCM16 audio produced for a job, in order."""
 
@@ -63,6 +88,7 @@ class FailureKind(Enum):
     """Why a job ended without finishing; the service maps these to domain errors."""
 
     INVALID = "invalid"
+    INVALID_AUDIO = "invalid_audio"
     PRECONDITION = "precondition"
     CANCELLED = "cancelled"
     DEADLINE = "deadline"

@@ -121,6 +121,13 @@ class Scheduler:
             assignments.append(Assignment(job=job, worker_id=worker_id))
         return assignments
 
+    def lightest_worker(self) -> int | None:
+        """The live worker with the most free slots, even if none is free (None: no worker)."""
+        if not self._slots:
+            return None
+        return max(sorted(self._slots),
+                   key=lambda w: self._slots[w] - self._busy.get(w, 0))
+
     def _least_loaded(self) -> int | None:
         """The worker with the most free slots (lowest id on ties), or None if all are full."""
         best, best_free = None, 0

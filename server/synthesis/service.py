@@ -3,8 +3,11 @@
 ``SynthesisService.run(job)`` queues a job (or refuses it with RESOURCE_EXHAUSTED),
 streams its watermarked pieces as they arrive from the worker, and makes sure that a
 caller who goes away, misses a deadline, or whose voice is revoked stops the work. A
-worker that dies fails its job with UNAVAILABLE and is replaced; so is a worker that
+worker that dies fails its jobs with UNAVAILABLE and is replaced; so is a worker that
 ignores an order to stop or makes no progress for too long (``watchdog.py``).
+
+``SynthesisService.enroll(...)`` runs an engine's enrollment (its model work) in the least
+busy worker, which already holds the models, so the gRPC process never loads them.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
+from server.engines.base import EnrollmentHints, VoiceModel
 from server.errors import (
     Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
     InvalidArgument,
+    InvalidAudio,
     Unavailable,
     VoxguardError,
 )
@@ -27,6 +34,8 @@ from server.synthesis.pool import WorkerHandle
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
+    EnrollDone,
+    EnrollJob,
     EvictVoice,
     FailureKind,
     JobFailure,
@@ -41,6 +50,7 @@ log = logging.getLogger(__name__)
 
 _FAILURES: dict[FailureKind, type[VoxguardError]] = {
     FailureKind.INVALID: InvalidArgument,
+    FailureKind.INVALID_AUDIO: InvalidAudio,
     FailureKind.PRECONDITION: FailedPrecondition,
     FailureKind.CANCELLED: Cancelled,
     FailureKind.DEADLINE: DeadlineExceeded,
@@ -80,6 +90,8 @@ class SynthesisService:
         self._expiry_task: asyncio.Task[None] | None = None
         # Voice ids are never reused, so a deleted voice stays refused for the process's life.
         self._deleted_voices: set[str] = set()
+        # Enrollments in flight: job id -> (its result, the worker running it).
+        self._enrollments: dict[str, tuple[asyncio.Future[VoiceModel], int]] = {}
         self.engine_name: str | None = None
         self.engine_version: str | None = None
 
@@ -102,6 +114,8 @@ class SynthesisService:
             self._expiry_task.cancel()
         for job_id in list(self._outputs):
             self._fail(job_id, FailureKind.CRASHED, "the server is shutting down; retry")
+        for job_id in list(self._enrollments):
+            self._settle_enrollment(job_id, Unavailable("the server is shutting down; retry"))
         workers = list(self._workers.values())
         self._workers.clear()
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))
@@ -146,6 +160,31 @@ class SynthesisService:
             self._outputs.pop(job.job_id, None)
             if not finished:
                 self.cancel(job.job_id)
+
+    async def enroll(self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints,
+                     timeout: float = 600.0) -> VoiceModel:
+        """Build a voice model in the least busy worker; raises the engine's domain error."""
+        from tenants.ids import new_id
+
+        if self._stopping:
+            raise Unavailable("the server is shutting down; retry")
+        worker_id = self._scheduler.lightest_worker()
+        worker = self._workers.get(worker_id) if worker_id is not None else None
+        if worker is None:
+            raise Unavailable("no synthesis worker is ready yet; retry shortly")
+        assert self._loop is not None
+        job_id = new_id("enroll")
+        result: asyncio.Future[VoiceModel] = self._loop.create_future()
+        self._enrollments[job_id] = (result, worker.worker_id)
+        try:
+            if not worker.send(EnrollJob(job_id, np.ascontiguousarray(samples, np.float32),
+                                         int(sample_rate), hints)):
+                raise Unavailable("a synthesis worker failed; retry the enrollment")
+            return await asyncio.wait_for(result, timeout)
+        except TimeoutError:
+            raise Unavailable("the enrollment took too long; retry") from None
+        finally:
+            self._enrollments.pop(job_id, None)
 
     def assigned_at_ns(self, job_id: str) -> int | None:
         """When a worker took the job (epoch nanoseconds), for the queueing span."""
@@ -213,12 +252,25 @@ class SynthesisService:
                 queue.put_nowait(message)
             if message.final:
                 self._job_ended(message.job_id)
+        elif isinstance(message, EnrollDone):
+            self._settle_enrollment(message.job_id, VoiceModel.from_bytes(message.voice_model))
+        elif isinstance(message, JobFailure) and message.job_id in self._enrollments:
+            self._settle_enrollment(message.job_id, _FAILURES[message.kind](message.message))
         elif isinstance(message, JobFailure):
             queue = self._outputs.get(message.job_id)
             if queue is not None:
                 queue.put_nowait(message)
             self._job_ended(message.job_id)
         self._dispatch()
+
+    def _settle_enrollment(self, job_id: str, outcome: VoiceModel | VoxguardError) -> None:
+        entry = self._enrollments.get(job_id)
+        if entry is None or entry[0].done():
+            return
+        if isinstance(outcome, VoiceModel):
+            entry[0].set_result(outcome)
+        else:
+            entry[0].set_exception(outcome)
 
     def _job_ended(self, job_id: str) -> None:
         self._watchdog.ended(job_id)
@@ -231,6 +283,10 @@ class SynthesisService:
         pid = self._workers[worker_id].pid
         log.error("synthesis worker %s (pid %s) exited; replacing it", worker_id, pid)
         del self._workers[worker_id]
+        for job_id, (_, owner) in list(self._enrollments.items()):
+            if owner == worker_id:
+                self._settle_enrollment(job_id, Unavailable(
+                    "the synthesis worker failed during enrollment; retry"))
         # Every job of the batch it was running fails; jobs on other workers are untouched.
         for job in self._scheduler.remove_worker(worker_id):
             self._watchdog.ended(job.job_id)

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from server.errors import FailedPrecondition, InvalidArgument, VoxguardError
+from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, VoxguardError
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
+    EnrollDone,
+    EnrollJob,
     EvictVoice,
     FailureKind,
     JobFailure,
@@ -90,7 +92,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version,
                           slots=runner.capacity))
     loop = _WorkerLoop(conn, runner, keyring, _VoiceCache(config.cache_size), tracing.tracer,
-                       engine.name)
+                       engine)
     try:
         loop.serve()
     finally:
@@ -116,9 +118,10 @@ class _WorkerLoop:
     """
 
     def __init__(self, conn: Connection, runner: Any, keyring: Any, cache: _VoiceCache,
-                 tracer: Any, engine_name: str) -> None:
+                 tracer: Any, engine: Any) -> None:
         self.conn = conn
-        self.engine_name = engine_name
+        self.engine = engine
+        self.engine_name = engine.name
         self.runner = runner
         self.keyring = keyring
         self.cache = cache
@@ -157,7 +160,26 @@ class _WorkerLoop:
                     self._fail(message.job_id, FailureKind.CANCELLED, "the request was cancelled")
             elif isinstance(message, SynthesisJob):
                 self._admit(message)
+            elif isinstance(message, EnrollJob):
+                self._enroll(message)
         return True
+
+    def _enroll(self, job: EnrollJob) -> None:
+        """Run the engine's enrollment now (the running batch waits this long, once)."""
+        try:
+            model = self.engine.enroll(job.samples, job.sample_rate, job.hints)
+        except InvalidAudio as exc:
+            self.conn.send(JobFailure(job.job_id, FailureKind.INVALID_AUDIO, exc.message))
+        except InvalidArgument as exc:
+            self.conn.send(JobFailure(job.job_id, FailureKind.INVALID, exc.message))
+        except FailedPrecondition as exc:
+            self.conn.send(JobFailure(job.job_id, FailureKind.PRECONDITION, exc.message))
+        except Exception:
+            log.exception("enrollment %s failed", job.job_id)
+            self.conn.send(JobFailure(job.job_id, FailureKind.INTERNAL,
+                                      "the voice could not be enrolled (engine failure)"))
+        else:
+            self.conn.send(EnrollDone(job.job_id, model.to_bytes()))
 
     def _admit(self, job: SynthesisJob) -> None:
         from server.engines.base import SynthesisParams, VoiceModel

@@ -18,13 +18,14 @@ streams segment by segment. A single request is the batch-of-one case of this cl
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from server.engines.gpt_sovits.streaming import SegmentStreamer, StreamPlan
 from server.engines.gpt_sovits.t2s_decode import T2SBatch, T2SRequest
 from server.engines.gpt_sovits.t2s_sampling import SamplingParams, make_generator
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
@@ -39,7 +40,11 @@ if TYPE_CHECKING:  # the pipeline imports this module at run time
 
 @dataclass(frozen=True)
 class SegmentOutput:
-    """A request's next segment, decoded (in text order). ``last`` marks its final one."""
+    """A request's next audio, in text order: a whole segment, or (streaming) part of one.
+
+    ``segment_done`` marks the segment's last piece (``tokens`` then holds all its tokens;
+    for a partial piece, the tokens generated so far); ``last`` the request's last piece.
+    """
 
     key: Hashable
     index: int
@@ -48,6 +53,7 @@ class SegmentOutput:
     eos: bool
     audio: np.ndarray = field(repr=False)  # (samples,) float32 at 32 kHz
     last: bool
+    segment_done: bool = True
 
 
 @dataclass
@@ -62,6 +68,8 @@ class _Request:
     generator: torch.Generator | None
     semantic_override: list[list[int]] | None
     noise: list[torch.Tensor] | None
+    stream: StreamPlan | None = None
+    streamer: SegmentStreamer | None = None
     next_index: int = 0
     row_id: int | None = None
 
@@ -99,11 +107,13 @@ class SynthesisBatch:
         *,
         semantic_override: list[list[int]] | None = None,
         noise: list[torch.Tensor] | None = None,
+        stream: StreamPlan | None = None,
     ) -> None:
         """Admit a request (its first segment is prefilled now and joins the next step).
 
         ``semantic_override`` skips T2S and decodes the given tokens (one list per segment);
-        ``noise`` injects the decoder noise per segment (parity tests).
+        ``noise`` injects the decoder noise per segment (parity tests); ``stream`` decodes
+        each segment in windows while it is generated (:mod:`.streaming`).
         """
         if key in self._requests:
             raise ValueError(f"request {key!r} is already running")
@@ -117,7 +127,7 @@ class SynthesisBatch:
         )
         request = _Request(key=key, voice=voice, segments=list(segments), options=options,
                            params=params, generator=generator,
-                           semantic_override=semantic_override, noise=noise)
+                           semantic_override=semantic_override, noise=noise, stream=stream)
         self._requests[key] = request
         self._start_segment(request)
 
@@ -151,6 +161,16 @@ class SynthesisBatch:
                 if not output.last:
                     self._start_segment(request)
             yield output
+        for request in [r for r in self._requests.values() if r.stream and r.row_id is not None]:
+            tokens = self._t2s.tokens_of(request.row_id)  # type: ignore[arg-type]
+            streamer = self._streamer(request)
+            if streamer.due(len(tokens)):
+                with torch.inference_mode():
+                    audio = streamer.chunk(tokens, final=False)
+                yield SegmentOutput(key=request.key, index=request.next_index,
+                                    segment=request.segments[request.next_index],
+                                    tokens=np.asarray(tokens, dtype=np.int64), eos=False,
+                                    audio=audio, last=False, segment_done=False)
 
     def _start_segment(self, request: _Request) -> None:
         """Admit the request's next segment to T2S (given tokens: decode them all now)."""
@@ -175,13 +195,31 @@ class SynthesisBatch:
         request.row_id = row_id
         self._by_row[row_id] = request.key
 
+    def _streamer(self, request: _Request) -> SegmentStreamer:
+        """The current segment's window decoder (made on first use)."""
+        if request.streamer is None:
+            assert request.stream is not None
+            segment, models = request.segments[request.next_index], self.models
+
+            def decode(tokens: Sequence[int]) -> np.ndarray:
+                return models.decode_segment(
+                    request.voice, segment, torch.tensor(list(tokens), dtype=torch.int64),
+                    request.options, None, request.generator, normalize=False)
+
+            request.streamer = SegmentStreamer(request.stream, decode)
+        return request.streamer
+
     def _finish_segment(self, request: _Request, tokens: torch.Tensor, eos: bool) -> SegmentOutput:
         """Decode the request's current segment and move past it (retiring it after its last)."""
         index = request.next_index
         segment = request.segments[index]
         noise = request.noise[index] if request.noise else None
-        audio = self.models.decode_segment(request.voice, segment, tokens, request.options, noise,
-                                           request.generator)
+        streamer, request.streamer = request.streamer, None
+        if streamer is not None and streamer.started:  # the rest of a streamed segment
+            audio = streamer.chunk([int(t) for t in tokens], final=True)
+        else:
+            audio = self.models.decode_segment(request.voice, segment, tokens, request.options,
+                                               noise, request.generator)
         request.next_index += 1
         last = request.next_index == len(request.segments)
         if last:

@@ -45,6 +45,7 @@ from server.engines.gpt_sovits.pipeline import (
     PreparedVoice,
 )
 from server.engines.gpt_sovits.reference import choose_clip, locate_in_transcript, proportional_text
+from server.engines.gpt_sovits.streaming import StreamPlan
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
@@ -90,6 +91,7 @@ class GptSovitsEngine(SynthesisEngine):
         max_batch: int = DEFAULT_MAX_BATCH,
         backend: str = "torch",
         onnx_dir: str | None = None,
+        stream_chunk_tokens: int = 0,
     ) -> None:
         if not models_dir:
             raise ModelFilesError(
@@ -129,6 +131,17 @@ class GptSovitsEngine(SynthesisEngine):
                 f"max_batch {max_batch} is out of range; use 1-{MAX_BATCH} requests per worker"
             )
         self.max_batch = int(max_batch)
+        if not 0 <= int(stream_chunk_tokens) <= MAX_NEW_TOKENS:
+            raise InvalidArgument(
+                f"stream_chunk_tokens {stream_chunk_tokens} is out of range; use 0 (send whole "
+                "segments, exact) or the tokens per streamed piece, e.g. 40 (25 per second)"
+            )
+        #: Streamed windows (see ``streaming.py``), or None: whole segments (the default).
+        self.stream_plan = (
+            StreamPlan(chunk_tokens=int(stream_chunk_tokens),
+                       first_chunk_tokens=min(12, int(stream_chunk_tokens)))
+            if stream_chunk_tokens else None
+        )
         if backend not in ("torch", "onnx"):
             raise InvalidArgument(f"backend {backend!r} is unknown; use torch or onnx")
         self.backend = backend
@@ -162,6 +175,11 @@ class GptSovitsEngine(SynthesisEngine):
                     backend=self.backend, onnx_dir=self.onnx_dir,
                 )
             return self._models
+
+    @property
+    def loaded(self) -> bool:
+        """True once this process holds the models (workers do; the gRPC process should not)."""
+        return self._models is not None
 
     def prepare(self) -> None:
         """Load every model now (synthesis workers call this before taking jobs)."""
@@ -275,9 +293,11 @@ class SynthesisPlan:
     sample_rate: int
 
 
-def segment_chunk(audio: np.ndarray, text: str, rate: int) -> AudioChunk:
-    """A decoded segment followed by the official pause, at the requested rate."""
-    samples = np.concatenate([audio, np.zeros(int(OUTPUT_RATE * FRAGMENT_INTERVAL), np.float32)])
+def segment_chunk(audio: np.ndarray, text: str, rate: int, *, pause: bool = True) -> AudioChunk:
+    """Decoded audio (a segment: followed by the official pause) at the requested rate."""
+    if pause:
+        audio = np.concatenate([audio, np.zeros(int(OUTPUT_RATE * FRAGMENT_INTERVAL), np.float32)])
+    samples = audio
     if rate != OUTPUT_RATE:
         samples = resample(samples, OUTPUT_RATE, rate)
     return AudioChunk(samples=samples.astype(np.float32), sample_rate=rate, text=text)

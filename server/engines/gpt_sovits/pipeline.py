@@ -224,9 +224,13 @@ class GptSovitsModels:
     def decode_segment(
         self, voice: PreparedVoice, segment: PhoneSegment, tokens: torch.Tensor,
         options: InferenceOptions, noise: torch.Tensor | None,
-        generator: torch.Generator | None,
+        generator: torch.Generator | None, *, normalize: bool = True,
     ) -> np.ndarray:
-        """SoVITS audio (32 kHz float32) of one segment's semantic tokens."""
+        """SoVITS audio (32 kHz float32) of one segment's semantic tokens.
+
+        ``normalize`` applies the official post-processing (an over-full segment is scaled to
+        peak 1); streamed windows are clipped instead, so pieces of a segment keep one level.
+        """
         if tokens.numel() == 0:
             return np.zeros(0, dtype=np.float32)
         codes = tokens.to(self.device).view(1, 1, -1)
@@ -240,7 +244,7 @@ class GptSovitsModels:
         samples = audio[0, 0].float().cpu()
         peak = samples.abs().max()
         if peak > 1:  # the official post-processing: only an over-full segment is scaled
-            samples = samples / peak
+            samples = samples / peak if normalize else samples.clamp(-1.0, 1.0)
         return samples.numpy().astype(np.float32, copy=False)
 
 

@@ -43,7 +43,8 @@ class GptSovitsRunner(BatchRunner):
     def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
             params: SynthesisParams) -> None:
         plan = self.engine.plan(voice_model, text, language, params)
-        self._batch.add(key, plan.voice, plan.segments, plan.options)
+        self._batch.add(key, plan.voice, plan.segments, plan.options,
+                        stream=self.engine.stream_plan)
         self._rates[key] = plan.sample_rate
 
     def remove(self, key: str) -> None:
@@ -56,7 +57,8 @@ class GptSovitsRunner(BatchRunner):
             for output in self._batch.step():
                 key = str(output.key)
                 yield RunnerEvent(key, chunk=self._chunk(output.audio, output.segment.text,
-                                                         self._rates[key]))
+                                                         self._rates[key],
+                                                         pause=output.segment_done))
                 if output.last:
                     del self._rates[key]
                     yield RunnerEvent(key, done=True)

@@ -155,6 +155,11 @@ class T2SBatch:
         self._rows.extend(rows)
         return ids
 
+    def tokens_of(self, request_id: int) -> list[int]:
+        """The tokens a running request has generated so far (a copy; for streaming)."""
+        row = next(row for row in self._rows if row.request_id == request_id)
+        return list(row.tokens)
+
     @torch.inference_mode()
     def remove(self, request_ids: Sequence[int]) -> None:
         """Drop running requests (cancelled, deadline passed, voice revoked); others go on."""

@@ -81,6 +81,30 @@ def _request(voice_id: str, **fields: object) -> synthesis_pb2.SynthesizeRequest
                                            top_k=1, **fields)
 
 
+def test_enrollment_runs_in_a_worker_not_in_the_grpc_process(
+        server: ServerThread, voice: tuple[Clients, str, str]) -> None:
+    """The voice was enrolled (fixture) by a worker: this process never loaded the models."""
+    router = server.running.platform.enrollment
+    assert router is not None and router.engine.name == "gpt-sovits"
+    assert not router.engine.loaded  # type: ignore[attr-defined]
+    clients, _, _ = voice
+    consent = clients.consents.StartConsent(consents_pb2.StartConsentRequest(
+        subject_name="Ada Example", purposes=[consents_pb2.PURPOSE_SYNTHESIS]),
+        metadata=clients.metadata)
+    clients.consents.SubmitConsentRecording(consents_pb2.SubmitConsentRecordingRequest(
+        consent_id=consent.consent_id, audio=fixture_audio("consent_1998.flac")),
+        metadata=clients.metadata)
+    # the engine refuses a Mandarin voice without a transcript: raised in the worker, it
+    # reaches the caller as the same clear INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.voices.Enroll(enroll_messages(consent.consent_id,
+                                              fixture_audio("enrollment_1998.flac"), language="zh"),
+                              metadata=clients.metadata)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "transcript" in (caught.value.details() or "")
+    assert not router.engine.loaded  # type: ignore[attr-defined]
+
+
 def test_synthesize_returns_watermarked_32khz_audio(server: ServerThread,
                                                     voice: tuple[Clients, str, str]) -> None:
     clients, voice_id, _ = voice

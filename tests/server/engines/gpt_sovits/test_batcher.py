@@ -20,6 +20,7 @@ import soundfile as sf
 from server.engines.gpt_sovits.batcher import SegmentOutput, SynthesisBatch
 from server.engines.gpt_sovits.layout import resolve_model_files
 from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions, PreparedVoice
+from server.engines.gpt_sovits.streaming import StreamPlan
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import VoicePrompt
 from tests.server.engines.gpt_sovits.model_factory import generate_models
@@ -158,3 +159,29 @@ def test_a_key_cannot_run_twice(models: GptSovitsModels, voices: list[PreparedVo
     batch.remove("a")
     batch.remove("a")  # removing twice is harmless
     assert len(batch) == 0 and list(batch.step()) == []
+
+
+def test_streamed_segments_arrive_in_pieces_while_t2s_runs(
+        models: GptSovitsModels, voices: list[PreparedVoice],
+        segments: list[list[PhoneSegment]]) -> None:
+    """T2S is unchanged by streaming; each segment comes in pieces whose audio has the
+    whole segment's length, the first piece long before the segment's last token."""
+    options = InferenceOptions(top_k=1, noise_scale=0.0, max_new_tokens=40)
+    whole = _alone(models, voices, segments, Case(0, 0, options))
+    batch = SynthesisBatch(models)
+    batch.add("s", voices[0], segments[0], options,
+              stream=StreamPlan(chunk_tokens=10, first_chunk_tokens=4))
+    pieces: list[tuple[int, SegmentOutput]] = []
+    step = 0
+    while len(batch):
+        step += 1
+        pieces.extend((step, out) for out in batch.step())
+    done = [out for _, out in pieces if out.segment_done]
+    assert [list(out.tokens) for out in done] == [tokens for tokens, _ in whole]
+    first_piece_step = pieces[0][0]
+    assert not pieces[0][1].segment_done and first_piece_step <= 6
+    for index, (_, audio) in enumerate(whole):
+        mine = [out.audio for _, out in pieces if out.index == index]
+        assert len(mine) >= 2 or len(whole[index][0]) < 4
+        assert sum(len(a) for a in mine) == len(audio)
+    assert pieces[-1][1].last
