@@ -100,7 +100,8 @@ def _summary(per_request: list[dict[str, float]], wall: float) -> dict[str, Any]
     }
 
 
-def run_batched(models: Any, requests: list[tuple[Any, list[Any], Any]]) -> dict[str, Any]:
+def run_batched(models: Any, requests: list[tuple[Any, list[Any], Any]],
+                stream: Any = None) -> dict[str, Any]:
     """All requests admitted at t=0 into one batch, stepped to completion."""
     from server.engines.gpt_sovits.batcher import SynthesisBatch
 
@@ -109,15 +110,17 @@ def run_batched(models: Any, requests: list[tuple[Any, list[Any], Any]]) -> dict
     records = [{"first_chunk": 0.0, "done": 0.0, "audio_seconds": 0.0, "tokens": 0.0}
                for _ in requests]
     for key, (voice, segments, options) in enumerate(requests):
-        batch.add(key, voice, segments, options)
+        batch.add(key, voice, segments, options, stream=stream)
     while len(batch):
         for out in batch.step():
             now = time.perf_counter() - started
             record = records[int(out.key)]  # type: ignore[call-overload]
-            if out.index == 0:
+            if not record["first_chunk"]:
                 record["first_chunk"] = now
-            record["audio_seconds"] += (len(out.audio) + 0.3 * OUTPUT_RATE) / OUTPUT_RATE
-            record["tokens"] += len(out.tokens)
+            pause = 0.3 * OUTPUT_RATE if out.segment_done else 0.0
+            record["audio_seconds"] += (len(out.audio) + pause) / OUTPUT_RATE
+            if out.segment_done:
+                record["tokens"] += len(out.tokens)
             if out.last:
                 record["done"] = now
     return _summary(records, time.perf_counter() - started)
@@ -191,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     parser.add_argument("--onnx-dir", type=Path, help="graphs of `voxguard gpt-sovits export-onnx`")
+    parser.add_argument("--stream-chunk-tokens", type=int, default=0,
+                        help="batched mode streams segments in windows of N tokens (0: off)")
     parser.add_argument("--official", help="the oracle's oracle.py (times the official TTS.run)")
     parser.add_argument("--oracle-python")
     parser.add_argument("--gsv-src", default="/tmp/gsv-src")
@@ -207,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
                                   device=args.device, dtype=args.dtype, backend=args.backend,
                                   onnx_dir=args.onnx_dir)
     voices = _prepare_voices(models)
+    stream = None
+    if args.stream_chunk_tokens:
+        from server.engines.gpt_sovits.streaming import StreamPlan
+
+        stream = StreamPlan(chunk_tokens=args.stream_chunk_tokens,
+                            first_chunk_tokens=min(12, args.stream_chunk_tokens))
     results: dict[str, Any] = {}
     for text_name in args.texts:
         segments = models.segments(TEXTS[text_name], "en")
@@ -217,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         alone: list[dict[str, float]] = []
         for n in args.concurrency:
             requests = [(voices[i % len(voices)], segments, options) for i in range(n)]
-            batched = run_batched(models, requests)
+            batched = run_batched(models, requests, stream)
             if n <= args.serial_max or not alone:
                 serial, alone = run_serial(models, requests, min(n, args.serial_max))
             else:
@@ -235,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "variant": models.variant, "device": args.device, "dtype": args.dtype,
         "torch_threads": args.threads, "backend": args.backend,
+        "stream_chunk_tokens": args.stream_chunk_tokens,
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count()},
         "results": results,
