@@ -80,7 +80,7 @@ class GenerationService:
                 streamed=options.streamed,
             )
             session.add(row)
-            self._audit.append(session, "synthesis", tenant_id, generation_id=row.id,
+            self._audit.record(session, "synthesis", tenant_id, generation_id=row.id,
                                voice_id=voice.id, text_sha256=row.text_sha256,
                                streamed=options.streamed)
         return GenerationRequest(
@@ -100,7 +100,7 @@ class GenerationService:
             if row is None:
                 return
             row.duration_seconds = round(delivered_seconds, 3)
-            self._audit.append(session, "synthesis.failed", row.tenant_id, generation_id=row.id,
+            self._audit.record(session, "synthesis.failed", row.tenant_id, generation_id=row.id,
                                reason=reason, delivered_seconds=row.duration_seconds)
 
     def complete(self, generation_id: str, duration_seconds: float, sample_rate: int) -> None:

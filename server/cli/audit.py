@@ -94,6 +94,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.tenant:
         query = query.where(AuditEventRow.tenant_id == args.tenant)
     try:
+        AuditLog.chain_pending(database)  # committed synthesis events not yet chained
         with database.transaction(write=False) as session:
             rows = list(reversed(session.execute(query).scalars().all()))
             events = [_event(row) for row in rows]

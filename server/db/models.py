@@ -153,6 +153,22 @@ class AuditEventRow(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AuditPendingRow(Base):
+    """A committed audit event waiting to be chained (high-volume kinds, PostgreSQL).
+
+    Written in the transaction of the change it records, without the chain's lock; a
+    background task moves pending rows into ``audit_events`` in batches, one lock per batch.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(50))
+    tenant_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    fields_json: Mapped[str] = mapped_column(Text)
+
+
 class ServerSecretRow(Base):
     """Server-wide secrets (e.g. the API-key hashing key), wrapped by the master key."""
 

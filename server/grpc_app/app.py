@@ -39,6 +39,7 @@ from server.grpc_app.servicers.synthesis import SynthesisServicer
 from server.grpc_app.servicers.tenant_admin import TenantAdminServicer
 from server.grpc_app.servicers.voices import VoicesServicer
 from server.platform import Platform
+from tenants.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ SERVICE_NAMES = (
 SYNTHESIS_SERVICE = synthesis_pb2.DESCRIPTOR.services_by_name["Synthesis"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 EXPIRY_INTERVAL_SECONDS = 60.0
+#: Committed synthesis audit events are chained this often (PostgreSQL; see tenants/audit.py).
+AUDIT_CHAIN_INTERVAL_SECONDS = 0.5
 #: Every five minutes a replica finishes erasures that a crashed replica left half done.
 ORPHAN_SWEEP_INTERVAL_SECONDS = 300.0
 
@@ -122,7 +125,7 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    expiry = asyncio.create_task(_expire_consents(platform))
+    expiry = asyncio.create_task(_housekeeping(platform))
     monitor = asyncio.create_task(follow_health(health_servicer, platform, SERVICE_NAMES,
                                                 SYNTHESIS_SERVICE))
     erasures = await asyncio.to_thread(_listen_for_erasures, platform, asyncio.get_running_loop())
@@ -182,21 +185,26 @@ def _bind(server: grpc.aio.Server, settings: Settings) -> int:
     return port
 
 
-async def _expire_consents(platform: Platform) -> None:
+async def _housekeeping(platform: Platform) -> None:
+    """Chain pending audit events often; expire consents and sweep orphaned blobs now and then."""
+    last_expiry = 0.0
     last_sweep = time.monotonic()  # Platform.open swept at start
     while True:
         try:
-            expired = await asyncio.to_thread(platform.consents.expire_due)
-            if expired:
-                log.info("expired %d consents and destroyed their voices", expired)
+            await asyncio.to_thread(AuditLog.chain_pending, platform.db)
+            if time.monotonic() - last_expiry >= EXPIRY_INTERVAL_SECONDS:
+                last_expiry = time.monotonic()
+                expired = await asyncio.to_thread(platform.consents.expire_due)
+                if expired:
+                    log.info("expired %d consents and destroyed their voices", expired)
             if time.monotonic() - last_sweep >= ORPHAN_SWEEP_INTERVAL_SECONDS:
                 last_sweep = time.monotonic()
                 swept = await asyncio.to_thread(platform.sweep_orphaned_blobs)
                 if swept:
                     log.info("erased %d blobs left by interrupted deletions", swept)
         except Exception:
-            log.exception("consent expiry or orphan sweep failed")
-        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+            log.exception("audit chaining, consent expiry or orphan sweep failed")
+        await asyncio.sleep(AUDIT_CHAIN_INTERVAL_SECONDS)
 
 
 async def serve_forever(settings: Settings, on_ready: Callable[[RunningServer], None] | None = None) -> None:
