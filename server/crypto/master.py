@@ -7,11 +7,8 @@ procedure (see ``docs/security-crypto.md``): rotate and save, rewrap every store
 key with :meth:`MasterKeyring.rewrap` while :meth:`MasterKeyring.needs_rewrap` says so,
 then :meth:`MasterKeyring.retire` the old key and save again.
 
-Key file format (JSON, UTF-8, mode 0600)::
-
-    {"format": "voxguard-master-keyring", "version": 1,
-     "keys": [{"id": "<16 hex>", "key": "<base64 of 32 bytes>",
-               "created_at": "<ISO 8601 UTC or null>"}, ...]}   # primary first
+Key file: the common keyring format of :mod:`server.crypto.keyring_file` with format
+``voxguard-master-keyring`` and 16-hex-digit ids (the sealing key's id).
 
 Operator-provided keys (``from_operator_key``) are base64 strings, comma-separated,
 primary first; key ids are derived from the key bytes, so a key has the same id in a
@@ -21,8 +18,6 @@ file and in the settings.
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,9 +33,15 @@ from server.crypto.aead import (
     token_key_id,
 )
 from server.crypto.keyfile import KeyFileError, create_key_file, read_key_file, replace_key_file
+from server.crypto.keyring_file import (
+    KeyringFormatError,
+    StoredKey,
+    decode_key_material,
+    decode_keyring,
+    encode_keyring,
+)
 
 FILE_FORMAT = "voxguard-master-keyring"
-FILE_VERSION = 1
 
 Clock = Callable[[], datetime]
 
@@ -237,16 +238,11 @@ class MasterKeyring:
         return MasterKeyring(materials, random=self._random, clock=self._clock)
 
     def _serialise(self) -> bytes:
-        keys = [
-            {
-                "id": key.key_id.hex(),
-                "key": base64.b64encode(entry.material).decode("ascii"),
-                "created_at": _format_time(entry.created_at),
-            }
+        return encode_keyring(FILE_FORMAT, [
+            StoredKey(id=key.key_id.hex(), material=entry.material,
+                      created_at=_format_time(entry.created_at))
             for key, entry in zip(self._keys, self._entries, strict=True)
-        ]
-        document = {"format": FILE_FORMAT, "version": FILE_VERSION, "keys": keys}
-        return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+        ])
 
 
 def _fresh_material(random: RandomSource) -> bytes:
@@ -257,16 +253,7 @@ def _fresh_material(random: RandomSource) -> bytes:
 
 
 def _decode_key(text: str, what: str) -> bytes:
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        material = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"{what} is not valid base64") from None
-    if len(material) != KEY_SIZE:
-        raise ValueError(
-            f"{what} decodes to {len(material)} bytes; a master key is exactly {KEY_SIZE} bytes"
-        )
-    return material
+    return decode_key_material(text, what)
 
 
 def _format_time(moment: datetime | None) -> str | None:
@@ -288,30 +275,14 @@ def _parse_time(text: object, path: Path) -> datetime | None:
 
 def _parse_file(raw: bytes, path: Path) -> list[tuple[bytes, datetime | None]]:
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise KeyFileError(f"key file {path} is not a voxguard master keyring (bad JSON)") from None
-    if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-        raise KeyFileError(f"key file {path} is not a voxguard master keyring")
-    if document.get("version") != FILE_VERSION:
-        raise KeyFileError(
-            f"key file {path} has keyring version {document.get('version')!r}; "
-            f"this voxguard reads version {FILE_VERSION}"
-        )
-    keys = document.get("keys")
-    if not isinstance(keys, list) or not keys:
-        raise KeyFileError(f"key file {path} holds no keys")
+        stored = decode_keyring(raw, FILE_FORMAT, "master")
+    except KeyringFormatError as exc:
+        raise KeyFileError(f"key file {path} {exc}") from None
     materials = []
-    for index, item in enumerate(keys):
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-            raise KeyFileError(f"key file {path}: key #{index + 1} is malformed")
-        try:
-            material = _decode_key(item["key"], f"key #{index + 1}")
-        except ValueError as exc:
-            raise KeyFileError(f"key file {path}: {exc}") from None
-        if item.get("id") != SealingKey(material).key_id.hex():
+    for number, key in enumerate(stored, start=1):
+        if key.id != SealingKey(key.material).key_id.hex():
             raise KeyFileError(
-                f"key file {path}: key #{index + 1} does not match its id (file corrupted?)"
+                f"key file {path}: key #{number} does not match its id (file corrupted?)"
             )
-        materials.append((material, _parse_time(item.get("created_at"), path)))
+        materials.append((key.material, _parse_time(key.created_at, path)))
     return materials

@@ -6,16 +6,9 @@ deployment is all an operator stores. The keyring lists keys primary first: new 
 are marked with the primary, and detection tries every key so that clips marked before a
 rotation stay detectable.
 
-Key file format (JSON, UTF-8, written with mode 0600)::
-
-    {
-      "format": "voxguard-watermark-keyring",
-      "version": 1,
-      "keys": [
-        {"id": "3f2a9c41d0b7", "secret": "<base64 of 32 bytes>", "created": "2026-01-01T00:00:00Z"},
-        ...
-      ]
-    }
+Key file: the common keyring format of :mod:`server.crypto.keyring_file` with format
+``voxguard-watermark-keyring`` (older files that spell the fields ``secret``/``created`` are
+still read), checked like every key file by :mod:`server.crypto.keyfile` (owner-only).
 
 ``keys[0]`` is the primary. ``id`` is a public fingerprint (the first 6 bytes of
 HMAC-SHA256(secret, "voxguard-watermark/key-id"), hex); it is checked on load so a
@@ -24,11 +17,8 @@ damaged file is refused instead of silently marking with a different key.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import json
 import os
 import secrets
 from collections.abc import Callable, Sequence
@@ -36,11 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from server.crypto.keyfile import KeyFileError, read_key_file, replace_key_file
+from server.crypto.keyring_file import (
+    KeyringFormatError,
+    StoredKey,
+    decode_keyring,
+    encode_keyring,
+)
 from server.errors import InvalidArgument
 
 SECRET_BYTES = 32
 KEY_FILE_FORMAT = "voxguard-watermark-keyring"
-KEY_FILE_VERSION = 1
 _ID_LABEL = b"voxguard-watermark/key-id"
 
 
@@ -127,84 +123,48 @@ class Keyring:
 
     def to_json(self) -> str:
         """The key-file text (see the module docstring); it contains the secrets."""
-        entries = [
-            {
-                "id": key.id,
-                "secret": base64.b64encode(key.secret).decode("ascii"),
-                "created": key.created,
-            }
+        return encode_keyring(KEY_FILE_FORMAT, [
+            StoredKey(id=key.id, material=key.secret, created_at=key.created or None)
             for key in self.keys
-        ]
-        document = {"format": KEY_FILE_FORMAT, "version": KEY_FILE_VERSION, "keys": entries}
-        return json.dumps(document, indent=2) + "\n"
+        ]).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> Keyring:
         """Parse key-file text; raises :class:`InvalidArgument` on anything malformed."""
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidArgument("the watermark key file is not valid JSON") from exc
-        if not isinstance(document, dict) or document.get("format") != KEY_FILE_FORMAT:
-            raise InvalidArgument(f"the watermark key file must have format {KEY_FILE_FORMAT!r}")
-        if document.get("version") != KEY_FILE_VERSION:
-            raise InvalidArgument(
-                f"watermark key file version {document.get('version')!r} is not supported; "
-                f"this build reads version {KEY_FILE_VERSION}"
-            )
-        entries = document.get("keys")
-        if not isinstance(entries, list):
-            raise InvalidArgument("the watermark key file has no 'keys' list")
-        return cls(keys=tuple(_parse_entry(entry, index) for index, entry in enumerate(entries)))
+            stored = decode_keyring(text.encode("utf-8"), KEY_FILE_FORMAT, "watermark")
+        except KeyringFormatError as exc:
+            raise InvalidArgument(f"the watermark key file {exc}") from None
+        keys = []
+        for number, entry in enumerate(stored, start=1):
+            key = WatermarkKey(secret=entry.material, created=entry.created_at or "")
+            if entry.id != key.id:
+                raise InvalidArgument(
+                    f"watermark key #{number} id {entry.id!r} does not match its secret; "
+                    "the key file is damaged"
+                )
+            keys.append(key)
+        return cls(keys=tuple(keys))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Keyring:
-        """Read a key file written by :meth:`save`."""
+        """Read a key file written by :meth:`save` (owner-only permissions are enforced)."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = read_key_file(Path(path))
         except FileNotFoundError as exc:
             raise InvalidArgument(f"watermark key file {os.fspath(path)!r} does not exist") from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except KeyFileError as exc:
+            raise InvalidArgument(exc.message) from None
+        try:
+            return cls.from_json(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
             raise InvalidArgument(f"watermark key file {os.fspath(path)!r} cannot be read") from exc
-        return cls.from_json(text)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the key file with mode 0600 (created that way, never world-readable).
-
-        The file is written to a sibling temporary file and renamed into place, so a crash
-        never leaves a half-written keyring behind.
-        """
-        target = Path(path)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(self.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        """Atomically write the key file with mode 0600 (a crash never leaves half a file)."""
+        replace_key_file(Path(path), self.to_json().encode("utf-8"))
 
     @property
     def ids(self) -> Sequence[str]:
         """Public ids of all keys, primary first."""
         return [key.id for key in self.keys]
-
-
-def _parse_entry(entry: object, index: int) -> WatermarkKey:
-    if not isinstance(entry, dict) or not isinstance(entry.get("secret"), str):
-        raise InvalidArgument(f"watermark key #{index} has no 'secret' string")
-    try:
-        secret = base64.b64decode(entry["secret"], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidArgument(f"watermark key #{index} secret is not base64") from exc
-    key = WatermarkKey(secret=secret, created=str(entry.get("created", "")))
-    if "id" in entry and entry["id"] != key.id:
-        raise InvalidArgument(
-            f"watermark key #{index} id {entry['id']!r} does not match its secret; "
-            "the key file is damaged"
-        )
-    return key
