@@ -103,25 +103,27 @@ def _assert_same(expected: list[tuple[list[int], np.ndarray]], got: list[Segment
         np.testing.assert_array_equal(out.audio, audio)
 
 
-@pytest.mark.parametrize("count", [1, 8])
+@pytest.mark.parametrize(("count", "burst", "widest_at_least"), [(1, 1, 1), (8, 1, 4), (64, 8, 32)])
 def test_requests_joining_at_different_steps_match_running_alone(
         models: GptSovitsModels, voices: list[PreparedVoice],
-        segments: list[list[PhoneSegment]], count: int) -> None:
+        segments: list[list[PhoneSegment]], count: int, burst: int,
+        widest_at_least: int) -> None:
     cases = _cases(count)
     expected = [_alone(models, voices, segments, case) for case in cases]
     batch = SynthesisBatch(models)
     outputs: dict[int, list[SegmentOutput]] = defaultdict(list)
     joined, steps, widest = 0, 0, 0
     while joined < len(cases) or len(batch):
-        if joined < len(cases) and steps % 3 == 0:  # a new request every third step
-            case = cases[joined]
-            batch.add(joined, voices[case.voice], segments[case.text], case.options)
-            joined += 1
+        for _ in range(burst if steps % 3 == 0 else 0):  # new requests every third step
+            if joined < len(cases):
+                case = cases[joined]
+                batch.add(joined, voices[case.voice], segments[case.text], case.options)
+                joined += 1
         widest = max(widest, len(batch))
         for output in batch.step():
             outputs[int(output.key)].append(output)  # type: ignore[call-overload]
         steps += 1
-    assert count == 1 or widest >= 4  # the requests really ran together
+    assert widest >= widest_at_least  # the requests really ran together
     for key, case_expected in enumerate(expected):
         _assert_same(case_expected, outputs[key])
 
