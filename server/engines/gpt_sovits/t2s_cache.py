@@ -1,13 +1,16 @@
 """Preallocated key/value cache for batched T2S decoding, one length per row.
 
-Every row of a decode batch keeps its keys and values in the same preallocated tensors, laid out
-``(layers, rows, heads, capacity, head_dim)``. Row ``b`` holds ``lengths[b]`` valid positions
-starting at 0; everything after that is stale and masked out by attention. A decode step writes
-each row's new key/value at its own length, so rows whose prompts differ in length advance
-together without padding tokens ever becoming visible, and without recomputing the prefix.
+Every row of a decode batch keeps its keys and values in the same preallocated tensors, laid
+out ``(layers, row slots, heads, positions, head_dim)``. The first :attr:`KVCache.n_rows`
+slots are the running rows; row ``b`` holds ``lengths[b]`` valid positions starting at 0 and
+everything after that is stale and masked out by attention. A decode step writes each row's
+new key/value at its own length, so rows whose prompts differ in length advance together
+without padding tokens ever becoming visible, and without recomputing the prefix.
 
-Rows can be dropped (a request finished) and batches can be merged (new requests admitted), so a
-scheduler can keep one batch running across many requests.
+Rows join and leave without rebuilding the cache: a joining row is copied into the next
+free slot, a leaving row's slot is filled by the last running row (one row copied, not the
+whole cache), and the tensors grow (by copying, rarely) only when the slots or positions run
+out. Nothing is reallocated per step.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ class KVCache:
             raise ValueError("keys and values must both be (layers, rows, heads, capacity, dim)")
         if lengths.shape != (keys.shape[1],):
             raise ValueError("lengths must hold one entry per row")
-        self.keys = keys
-        self.values = values
-        self.lengths = lengths
+        self._keys = keys
+        self._values = values
+        self._lengths = lengths.clone()
+        self._n = int(keys.shape[1])
 
     @classmethod
     def empty(
@@ -54,27 +58,51 @@ class KVCache:
 
     @property
     def n_rows(self) -> int:
-        """Number of rows (requests) in the cache."""
-        return int(self.keys.shape[1])
+        """Number of running rows (requests) in the cache."""
+        return self._n
+
+    @property
+    def row_slots(self) -> int:
+        """Rows the cache can hold before it must grow."""
+        return int(self._keys.shape[1])
 
     @property
     def capacity(self) -> int:
         """Positions each row can hold before the cache must grow."""
-        return int(self.keys.shape[3])
+        return int(self._keys.shape[3])
+
+    @property
+    def keys(self) -> torch.Tensor:
+        """Keys of the running rows ``(layers, rows, heads, capacity, dim)`` (a view)."""
+        return self._keys[:, : self._n]
+
+    @property
+    def values(self) -> torch.Tensor:
+        """Values of the running rows (a view, like :attr:`keys`)."""
+        return self._values[:, : self._n]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """Valid positions of each running row ``(rows,)`` (a view)."""
+        return self._lengths[: self._n]
+
+    @lengths.setter
+    def lengths(self, lengths: torch.Tensor) -> None:
+        self._lengths[: self._n] = lengths
 
     def ensure_capacity(self, needed: int) -> None:
         """Grow (by copying) so that every row can hold ``needed`` positions."""
         if needed <= self.capacity:
             return
         new_capacity = needed + _GROWTH_STEP
-        self.keys = _pad_time(self.keys, new_capacity)
-        self.values = _pad_time(self.values, new_capacity)
+        self._keys = _pad(self._keys, 3, new_capacity)
+        self._values = _pad(self._values, 3, new_capacity)
 
     def write_prefix(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         """Store a prefill's keys/values ``(rows, heads, time, dim)`` at positions ``[0, time)``."""
         time = keys.shape[2]
-        self.keys[layer, :, :, :time] = keys
-        self.values[layer, :, :, :time] = values
+        self._keys[layer, : self._n, :, :time] = keys
+        self._values[layer, : self._n, :, :time] = values
 
     def write_next(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         """Store one new position per row ``(rows, heads, 1, dim)`` at that row's length.
@@ -82,44 +110,69 @@ class KVCache:
         Lengths are not advanced here: all layers of a step write at the same position, and
         the caller advances once with :meth:`advance` after the last layer.
         """
-        rows = torch.arange(self.n_rows, device=self.lengths.device)
-        self.keys[layer, rows, :, self.lengths] = keys[:, :, 0]
-        self.values[layer, rows, :, self.lengths] = values[:, :, 0]
+        rows = torch.arange(self._n, device=self._lengths.device)
+        lengths = self.lengths
+        self._keys[layer, rows, :, lengths] = keys[:, :, 0]
+        self._values[layer, rows, :, lengths] = values[:, :, 0]
 
     def view(self, layer: int, time: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values of ``layer`` for positions ``[0, time)`` of every row."""
-        return self.keys[layer, :, :, :time], self.values[layer, :, :, :time]
+        """Keys and values of ``layer`` for positions ``[0, time)`` of every running row."""
+        return self._keys[layer, : self._n, :, :time], self._values[layer, : self._n, :, :time]
 
     def advance(self) -> None:
         """Count the position just written by :meth:`write_next` as valid for every row."""
-        self.lengths = self.lengths + 1
+        self._lengths[: self._n] += 1
 
-    def select(self, rows: torch.Tensor) -> KVCache:
-        """A cache holding only ``rows`` (indices into this cache), in that order."""
-        return KVCache(
-            self.keys.index_select(1, rows),
-            self.values.index_select(1, rows),
-            self.lengths.index_select(0, rows),
-        )
+    def append(self, other: KVCache) -> None:
+        """Add ``other``'s running rows after this cache's (growing slots/positions if needed)."""
+        count = other.n_rows
+        if self._n + count > self.row_slots:
+            slots = max(self._n + count, 2 * self.row_slots)
+            self._keys = _pad(self._keys, 1, slots)
+            self._values = _pad(self._values, 1, slots)
+            self._lengths = torch.cat([self._lengths,
+                                       self._lengths.new_zeros(slots - len(self._lengths))])
+        self.ensure_capacity(other.capacity)
+        start, end, time = self._n, self._n + count, other.capacity
+        self._keys[:, start:end, :, :time] = other.keys
+        self._values[:, start:end, :, :time] = other.values
+        self._lengths[start:end] = other.lengths
+        self._n = end
+
+    def remove(self, rows: Sequence[int]) -> list[int]:
+        """Drop running rows; returns, for each row left, the index it had before.
+
+        Each freed slot below the end is filled with the last running row (one row copied),
+        so the survivors' order changes; callers reorder their per-row state by the result.
+        """
+        order = list(range(self._n))
+        for row in sorted(set(rows), reverse=True):
+            last = self._n - 1
+            if row != last:
+                self._keys[:, row] = self._keys[:, last]
+                self._values[:, row] = self._values[:, last]
+                self._lengths[row] = self._lengths[last]
+                order[row] = order[last]
+            order.pop()
+            self._n -= 1
+        return order
 
     @staticmethod
     def concat(caches: Sequence[KVCache]) -> KVCache:
-        """Stack the rows of several caches (same model) into one cache."""
+        """The running rows of several caches (same model) in one cache (the first, grown)."""
         if not caches:
             raise ValueError("nothing to concatenate")
-        capacity = max(c.capacity for c in caches)
-        return KVCache(
-            torch.cat([_pad_time(c.keys, capacity) for c in caches], dim=1),
-            torch.cat([_pad_time(c.values, capacity) for c in caches], dim=1),
-            torch.cat([c.lengths for c in caches]),
-        )
+        merged = caches[0]
+        for cache in caches[1:]:
+            merged.append(cache)
+        return merged
 
 
-def _pad_time(tensor: torch.Tensor, capacity: int) -> torch.Tensor:
-    """``tensor`` with its time axis (dim 3) zero-extended to ``capacity`` positions."""
-    missing = capacity - tensor.shape[3]
+def _pad(tensor: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """``tensor`` zero-extended along ``dim`` to ``size`` entries."""
+    missing = size - tensor.shape[dim]
     if missing <= 0:
         return tensor
     shape = list(tensor.shape)
-    shape[3] = missing
-    return torch.cat([tensor, tensor.new_zeros(shape)], dim=3)
+    shape[dim] = missing
+    return torch.cat([tensor, tensor.new_zeros(shape)], dim=dim)

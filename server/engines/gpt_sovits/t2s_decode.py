@@ -148,7 +148,7 @@ class T2SBatch:
             self._cache, self._logits = cache, logits
             self._history, self._positions = history, positions
         else:
-            self._cache = KVCache.concat([self._cache, cache])
+            self._cache.append(cache)
             self._logits = torch.cat([self._logits, logits])
             self._history = torch.cat([self._history, history])
             self._positions = torch.cat([self._positions, positions])
@@ -164,10 +164,9 @@ class T2SBatch:
     def remove(self, request_ids: Sequence[int]) -> None:
         """Drop running requests (cancelled, deadline passed, voice revoked); others go on."""
         gone = set(request_ids)
-        keep = [i for i, row in enumerate(self._rows) if row.request_id not in gone]
-        if len(keep) == len(self._rows):
-            return
-        self._select(keep)
+        drop = [i for i, row in enumerate(self._rows) if row.request_id in gone]
+        if drop:
+            self._drop(drop)
 
     @torch.inference_mode()
     def step(self) -> list[tuple[int, GenerationResult]]:
@@ -210,13 +209,12 @@ class T2SBatch:
 
     def _advance(self, keep: list[int], tokens: torch.Tensor) -> None:
         """Drop finished rows, then run the model on the continuing rows' new tokens."""
-        assert self._cache is not None and self._history is not None
-        assert self._positions is not None
         if len(keep) < len(self._rows):
-            self._select(keep)
-            if not keep:
+            kept = set(keep)
+            order = self._drop([i for i in range(len(self._rows)) if i not in kept])
+            if not order:
                 return
-            tokens = tokens.index_select(0, torch.tensor(keep, device=tokens.device))
+            tokens = tokens.index_select(0, torch.tensor(order, device=tokens.device))
         assert self._cache is not None and self._history is not None
         assert self._positions is not None
         rows = torch.arange(len(self._rows), device=tokens.device)
@@ -224,19 +222,24 @@ class T2SBatch:
         self._logits = self.model.step(tokens, self._positions, self._cache)
         self._positions = self._positions + 1
 
-    def _select(self, keep: list[int]) -> None:
-        """Keep only the rows at ``keep`` (batch indices), in that order."""
-        self._rows = [self._rows[i] for i in keep]
-        if not keep:
-            self._cache = self._logits = self._history = self._positions = None
-            return
+    def _drop(self, indices: list[int]) -> list[int]:
+        """Remove rows by batch index; returns the old index of every row left, in order.
+
+        The cache moves the last row into each freed slot (one row copied, no rebuild); the
+        small per-row state (bookkeeping, token history, positions, pending logits) follows.
+        """
         assert self._cache is not None and self._history is not None
         assert self._positions is not None and self._logits is not None
-        index = torch.tensor(keep, device=self._positions.device)
-        self._cache = self._cache.select(index)
+        order = self._cache.remove(indices)
+        self._rows = [self._rows[i] for i in order]
+        if not order:
+            self._cache = self._logits = self._history = self._positions = None
+            return order
+        index = torch.tensor(order, device=self._positions.device)
         self._history = self._history.index_select(0, index)
         self._positions = self._positions.index_select(0, index)
         self._logits = self._logits.index_select(0, index)
+        return order
 
     def _new_row(self, request_id: int, request: T2SRequest, device: torch.device) -> _Row:
         """Bookkeeping for a newly admitted request."""
