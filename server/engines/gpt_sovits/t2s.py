@@ -229,6 +229,31 @@ class T2SModel(nn.Module):
         cache.advance()
         return self.head(x[:, 0])
 
+    def extend(self, codes: torch.Tensor, first_position: int, cache: KVCache) -> torch.Tensor:
+        """Append several semantic tokens to a one-row cache; logits ``(1, vocab)`` after them.
+
+        The tokens attend to every cached position and causally to each other, exactly as
+        they would inside one prefill, so a long prompt can be prefilled in chunks
+        (``prefill`` of the phones and the first codes, then ``extend`` per chunk).
+        ``first_position`` is the first token's index inside the semantic part.
+        """
+        if cache.n_rows != 1:
+            raise ValueError("extend works on a one-row cache")
+        length, count = int(cache.lengths[0]), int(codes.shape[0])
+        cache.ensure_capacity(length + count)
+        positions = torch.arange(first_position, first_position + count, device=self.device)
+        x = self.embed_codes(codes.to(self.device), positions).unsqueeze(0)
+        keys_index = torch.arange(length + count, device=self.device).view(1, -1)
+        query_index = torch.arange(count, device=self.device).view(-1, 1) + length
+        mask = (keys_index <= query_index)[None, None]
+        for index, layer in enumerate(self.layers):
+            q, k, v = layer.project(x)
+            cache.write_span(index, length, k, v)
+            keys, values = cache.view(index, length + count)
+            x = layer.finish(x, q, keys, values, mask)
+        cache.lengths = cache.lengths + count
+        return self.head(x[:, -1])
+
     def sequence_logits(self, row: T2SPrefix) -> torch.Tensor:
         """Logits ``(n_codes, vocab)`` after every semantic token of one row, without a cache.
 

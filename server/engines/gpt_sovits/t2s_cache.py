@@ -115,6 +115,12 @@ class KVCache:
         self._keys[layer, rows, :, lengths] = keys[:, :, 0]
         self._values[layer, rows, :, lengths] = values[:, :, 0]
 
+    def write_span(self, layer: int, start: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Store consecutive positions ``(rows, heads, k, dim)`` from ``start`` on, every row."""
+        end = start + keys.shape[2]
+        self._keys[layer, : self._n, :, start:end] = keys
+        self._values[layer, : self._n, :, start:end] = values
+
     def view(self, layer: int, time: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values of ``layer`` for positions ``[0, time)`` of every running row."""
         return self._keys[layer, : self._n, :, :time], self._values[layer, : self._n, :, :time]

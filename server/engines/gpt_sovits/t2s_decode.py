@@ -17,7 +17,7 @@ loop bound of 1500 steps is the same rule with a cap of :data:`MAX_NEW_TOKENS` t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -37,6 +37,9 @@ from server.errors import InvalidArgument
 MAX_NEW_TOKENS = 1499
 # Initial room for generated tokens in a fresh cache (it grows when needed).
 _INITIAL_ROOM = 128
+#: A request that joins running ones is prefilled this many prompt codes per step, so a long
+#: prompt does not stall the others (alone, it is prefilled at once).
+PREFILL_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,16 @@ class GenerationResult:
 
 
 @dataclass
+class _Joining:
+    """A request being prefilled chunk by chunk before it joins the decode batch."""
+
+    request_id: int
+    request: T2SRequest
+    cache: KVCache
+    prefilled: int  # prompt codes already in ``cache``
+
+
+@dataclass
 class _Row:
     """Bookkeeping of one running request."""
 
@@ -114,35 +127,82 @@ class T2SBatch:
         self._logits: torch.Tensor | None = None  # (rows, vocab) pending, not yet sampled
         self._history: torch.Tensor | None = None  # (rows, vocab) bool: tokens seen per row
         self._positions: torch.Tensor | None = None  # (rows,) next semantic position per row
+        self._joining: list[_Joining] = []  # chunked prefills in progress, oldest first
         self._next_id = 0
 
     @property
     def active(self) -> list[int]:
-        """Ids of the requests still running, in batch order."""
+        """Ids of the requests still running (decoding, then still being prefilled)."""
+        return [row.request_id for row in self._rows] + [j.request_id for j in self._joining]
+
+    @property
+    def decoding(self) -> list[int]:
+        """Ids of the requests decoding now (not those still being prefilled)."""
         return [row.request_id for row in self._rows]
 
     @property
     def done(self) -> bool:
-        """True when no request is running."""
-        return not self._rows
+        """True when no request is running or waiting to join."""
+        return not self._rows and not self._joining
 
     @torch.inference_mode()
     def add(self, requests: Sequence[T2SRequest]) -> list[int]:
-        """Prefill ``requests`` and admit them; returns their ids (used by :meth:`step`)."""
+        """Admit ``requests``; returns their ids (used by :meth:`step`).
+
+        Alone, they are prefilled at once. If other requests are already decoding, a request
+        with a long prompt is prefilled :data:`PREFILL_CHUNK` prompt codes per step instead
+        (its phones and first codes now, the rest over the next steps), then joins.
+        """
         if not requests:
             return []
-        model = self.model
-        device = model.device
-        prefixes = [T2SPrefix(r.phone_ids, r.bert, r.prompt_codes) for r in requests]
-        room = min(max(min(r.max_new_tokens, MAX_NEW_TOKENS) for r in requests), _INITIAL_ROOM)
-        cache, logits = model.prefill(prefixes, extra_capacity=room)
-        vocab = model.config.vocab_size
+        ids = list(range(self._next_id, self._next_id + len(requests)))
+        self._next_id += len(requests)
+        whole: list[tuple[int, T2SRequest]] = []
+        for request_id, request in zip(ids, requests, strict=True):
+            if self._rows and len(request.prompt_codes) > PREFILL_CHUNK and hasattr(
+                    self.model, "extend"):
+                self._joining.append(self._start_joining(request_id, request))
+            else:
+                whole.append((request_id, request))
+        if whole:
+            prefixes = [T2SPrefix(r.phone_ids, r.bert, r.prompt_codes) for _, r in whole]
+            cache, logits = self.model.prefill(prefixes, extra_capacity=_room(r for _, r in whole))
+            self._join([i for i, _ in whole], [r for _, r in whole], cache, logits)
+        return ids
+
+    def _start_joining(self, request_id: int, request: T2SRequest) -> _Joining:
+        """Prefill the phones and the first chunk of prompt codes of a joining request."""
+        prefix = T2SPrefix(request.phone_ids, request.bert, request.prompt_codes[:PREFILL_CHUNK])
+        room = len(request.prompt_codes) - PREFILL_CHUNK + _room([request])
+        cache, _ = self.model.prefill([prefix], extra_capacity=room)
+        return _Joining(request_id, request, cache, PREFILL_CHUNK)
+
+    def _continue_joining(self) -> None:
+        """One prefill chunk of the oldest joining request; it joins when its prompt is in.
+
+        With nothing decoding there is nobody to stall, so then every chunk runs at once.
+        """
+        while self._joining:
+            joining = self._joining[0]
+            codes = joining.request.prompt_codes[joining.prefilled:
+                                                 joining.prefilled + PREFILL_CHUNK]
+            logits = self.model.extend(codes, joining.prefilled, joining.cache)  # type: ignore[union-attr]
+            joining.prefilled += len(codes)
+            if joining.prefilled >= len(joining.request.prompt_codes):
+                self._joining.pop(0)
+                self._join([joining.request_id], [joining.request], joining.cache, logits)
+            if self._rows:
+                return
+
+    def _join(self, ids: list[int], requests: list[T2SRequest], cache: KVCache,
+              logits: torch.Tensor) -> None:
+        """Prefilled requests become decoding rows."""
+        device = self.model.device
+        vocab = self.model.config.vocab_size
         history = torch.zeros(len(requests), vocab, dtype=torch.bool, device=device)
         for i, r in enumerate(requests):
             history[i, r.prompt_codes.to(device)] = True
         positions = torch.tensor([len(r.prompt_codes) for r in requests], device=device)
-        ids = list(range(self._next_id, self._next_id + len(requests)))
-        self._next_id += len(requests)
         rows = [self._new_row(i, r, device) for i, r in zip(ids, requests, strict=True)]
         if self._cache is None:
             self._cache, self._logits = cache, logits
@@ -153,17 +213,17 @@ class T2SBatch:
             self._history = torch.cat([self._history, history])
             self._positions = torch.cat([self._positions, positions])
         self._rows.extend(rows)
-        return ids
 
     def tokens_of(self, request_id: int) -> list[int]:
         """The tokens a running request has generated so far (a copy; for streaming)."""
-        row = next(row for row in self._rows if row.request_id == request_id)
-        return list(row.tokens)
+        row = next((row for row in self._rows if row.request_id == request_id), None)
+        return list(row.tokens) if row is not None else []
 
     @torch.inference_mode()
     def remove(self, request_ids: Sequence[int]) -> None:
         """Drop running requests (cancelled, deadline passed, voice revoked); others go on."""
         gone = set(request_ids)
+        self._joining = [j for j in self._joining if j.request_id not in gone]
         drop = [i for i, row in enumerate(self._rows) if row.request_id in gone]
         if drop:
             self._drop(drop)
@@ -171,6 +231,8 @@ class T2SBatch:
     @torch.inference_mode()
     def step(self) -> list[tuple[int, GenerationResult]]:
         """Sample one token for every running request; return the requests that finished."""
+        if self._joining:
+            self._continue_joining()
         if not self._rows:
             return []
         assert self._logits is not None and self._history is not None
@@ -270,6 +332,11 @@ class T2SBatch:
             )
         tokens = torch.tensor(row.tokens, dtype=torch.long)
         return GenerationResult(tokens=tokens, eos=eos, steps=row.step, trace=trace)
+
+
+def _room(requests: Iterable[T2SRequest]) -> int:
+    """Cache positions to reserve for generated tokens at first (the cache grows later)."""
+    return min(max(min(r.max_new_tokens, MAX_NEW_TOKENS) for r in requests), _INITIAL_ROOM)
 
 
 def generate(

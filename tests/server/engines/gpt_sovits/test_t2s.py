@@ -351,3 +351,48 @@ def test_official_loop_bound_caps_at_1499_tokens() -> None:
     result = generate(model, [request])[0]  # type: ignore[arg-type]
     assert len(result.tokens) == MAX_NEW_TOKENS == 1499
     assert result.steps == 1500
+
+
+def test_a_prompt_extended_in_chunks_gives_the_prefill_logits(model: T2SModel) -> None:
+    gen = torch.Generator().manual_seed(5)
+    row = T2SPrefix(torch.randint(0, N_PHONES, (9,), generator=gen),
+                    torch.randn(1024, 9, generator=gen) * 0.1,
+                    torch.randint(0, EOS, (150,), generator=gen))
+    with torch.inference_mode():
+        full_cache, full_logits = model.prefill([row])
+        cache, _ = model.prefill([T2SPrefix(row.phone_ids, row.bert, row.codes[:40])])
+        for start in range(40, 150, 50):
+            logits = model.extend(row.codes[start:start + 50], start, cache)
+    torch.testing.assert_close(logits, full_logits, atol=1e-5, rtol=0)
+    assert int(cache.lengths[0]) == int(full_cache.lengths[0]) == 159
+    torch.testing.assert_close(cache.keys[:, :, :, :159], full_cache.keys[:, :, :, :159],
+                               atol=1e-5, rtol=0)
+
+
+def test_a_long_prompt_joins_running_requests_in_chunks(model: T2SModel) -> None:
+    """While others decode, a long prompt is prefilled a chunk per step, then decodes exactly
+    as it would alone; short prompts and lone requests are prefilled at once."""
+    gen = torch.Generator().manual_seed(9)
+
+    def request(codes: int) -> T2SRequest:
+        return T2SRequest(phone_ids=torch.randint(0, N_PHONES, (12,), generator=gen),
+                          bert=torch.randn(1024, 12, generator=gen) * 0.1,
+                          prompt_codes=torch.randint(0, EOS, (codes,), generator=gen),
+                          params=SamplingParams(top_k=1), max_new_tokens=30)
+
+    running, long = request(20), request(200)
+    alone = generate(model, [long])[0].tokens.tolist()
+    batch = T2SBatch(model)
+    (first,) = batch.add([running])
+    batch.step()
+    (joined,) = batch.add([long])
+    assert batch.active == [first, joined] and batch.tokens_of(joined) == []
+    results: dict[int, list[int]] = {}
+    steps_before_joining = 0
+    while not batch.done:
+        if joined not in batch.decoding:  # still being prefilled
+            steps_before_joining += 1
+        results.update({i: r.tokens.tolist() for i, r in batch.step()})
+    # 200 codes: 64 at admission, then 64 + 64 + 8 over the next three steps
+    assert steps_before_joining == 3
+    assert results[joined] == alone
