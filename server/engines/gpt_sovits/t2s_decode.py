@@ -37,9 +37,11 @@ from server.errors import InvalidArgument
 MAX_NEW_TOKENS = 1499
 # Initial room for generated tokens in a fresh cache (it grows when needed).
 _INITIAL_ROOM = 128
-#: A request that joins running ones is prefilled this many prompt codes per step, so a long
-#: prompt does not stall the others (alone, it is prefilled at once).
+#: Requests that join running ones are prefilled in chunks of this many positions, at most
+#: :data:`PREFILL_BUDGET` positions per step, so joining prompts do not stall the others
+#: (with nothing decoding they are prefilled at once, together).
 PREFILL_CHUNK = 64
+PREFILL_BUDGET = 128
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ class _Joining:
 
     request_id: int
     request: T2SRequest
-    cache: KVCache
-    prefilled: int  # prompt codes already in ``cache``
+    cache: KVCache | None = None  # None until its phones and first codes are prefilled
+    prefilled: int = 0  # prompt codes already in ``cache``
 
 
 @dataclass
@@ -149,50 +151,48 @@ class T2SBatch:
     def add(self, requests: Sequence[T2SRequest]) -> list[int]:
         """Admit ``requests``; returns their ids (used by :meth:`step`).
 
-        Alone, they are prefilled at once. If other requests are already decoding, a request
-        with a long prompt is prefilled :data:`PREFILL_CHUNK` prompt codes per step instead
-        (its phones and first codes now, the rest over the next steps), then joins.
+        With nothing decoding they are prefilled at once, together. Otherwise they wait in
+        line and are prefilled in chunks over the next steps (:data:`PREFILL_BUDGET`
+        positions per step), then join, so the running requests are never stalled long.
         """
         if not requests:
             return []
         ids = list(range(self._next_id, self._next_id + len(requests)))
         self._next_id += len(requests)
-        whole: list[tuple[int, T2SRequest]] = []
-        for request_id, request in zip(ids, requests, strict=True):
-            if self._rows and len(request.prompt_codes) > PREFILL_CHUNK and hasattr(
-                    self.model, "extend"):
-                self._joining.append(self._start_joining(request_id, request))
-            else:
-                whole.append((request_id, request))
-        if whole:
-            prefixes = [T2SPrefix(r.phone_ids, r.bert, r.prompt_codes) for _, r in whole]
-            cache, logits = self.model.prefill(prefixes, extra_capacity=_room(r for _, r in whole))
-            self._join([i for i, _ in whole], [r for _, r in whole], cache, logits)
+        if (self._rows or self._joining) and hasattr(self.model, "extend"):
+            self._joining.extend(_Joining(i, r) for i, r in zip(ids, requests, strict=True))
+            return ids
+        prefixes = [T2SPrefix(r.phone_ids, r.bert, r.prompt_codes) for r in requests]
+        cache, logits = self.model.prefill(prefixes, extra_capacity=_room(requests))
+        self._join(ids, list(requests), cache, logits)
         return ids
 
-    def _start_joining(self, request_id: int, request: T2SRequest) -> _Joining:
-        """Prefill the phones and the first chunk of prompt codes of a joining request."""
-        prefix = T2SPrefix(request.phone_ids, request.bert, request.prompt_codes[:PREFILL_CHUNK])
-        room = len(request.prompt_codes) - PREFILL_CHUNK + _room([request])
-        cache, _ = self.model.prefill([prefix], extra_capacity=room)
-        return _Joining(request_id, request, cache, PREFILL_CHUNK)
-
     def _continue_joining(self) -> None:
-        """One prefill chunk of the oldest joining request; it joins when its prompt is in.
+        """Prefill waiting requests, oldest first, within this step's budget; join the done.
 
-        With nothing decoding there is nobody to stall, so then every chunk runs at once.
+        Each unit of work is a request's phones plus its first chunk of prompt codes, or its
+        next chunk of codes. With nothing decoding there is nobody to stall: no budget then.
         """
-        while self._joining:
+        budget = PREFILL_BUDGET
+        while self._joining and (budget > 0 or not self._rows):
             joining = self._joining[0]
-            codes = joining.request.prompt_codes[joining.prefilled:
-                                                 joining.prefilled + PREFILL_CHUNK]
-            logits = self.model.extend(codes, joining.prefilled, joining.cache)  # type: ignore[union-attr]
-            joining.prefilled += len(codes)
-            if joining.prefilled >= len(joining.request.prompt_codes):
+            request = joining.request
+            if joining.cache is None:
+                first = request.prompt_codes[:PREFILL_CHUNK]
+                room = len(request.prompt_codes) - len(first) + _room([request])
+                joining.cache, logits = self.model.prefill(
+                    [T2SPrefix(request.phone_ids, request.bert, first)], extra_capacity=room)
+                joining.prefilled = len(first)
+                budget -= len(request.phone_ids) + len(first)
+            else:
+                codes = request.prompt_codes[joining.prefilled:joining.prefilled + PREFILL_CHUNK]
+                logits = self.model.extend(  # type: ignore[union-attr]
+                    codes, joining.prefilled, joining.cache)
+                joining.prefilled += len(codes)
+                budget -= len(codes)
+            if joining.prefilled >= len(request.prompt_codes):
                 self._joining.pop(0)
-                self._join([joining.request_id], [joining.request], joining.cache, logits)
-            if self._rows:
-                return
+                self._join([joining.request_id], [request], joining.cache, logits)
 
     def _join(self, ids: list[int], requests: list[T2SRequest], cache: KVCache,
               logits: torch.Tensor) -> None:
