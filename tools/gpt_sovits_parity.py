@@ -18,6 +18,11 @@ Usage::
         [--gsv-src DIR] [--out tests/fixtures/gpt_sovits/parity]
     python tools/gpt_sovits_parity.py check --models DIR --variant V --oracle ORACLE_PY \\
         --oracle-python PY [--gsv-src DIR] [--max-tokens 60] [--cli] [--report out.json]
+    python tools/gpt_sovits_parity.py backends --models DIR --variant V --onnx-dir ONNX_DIR \\
+        [--max-tokens 60] [--report out.json]
+
+``backends``  Our PyTorch and ONNX Runtime back ends on the same inputs (no oracle): greedy
+              tokens per segment and the audio SNR between them (before the watermark).
 """
 
 from __future__ import annotations
@@ -256,6 +261,43 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backends(args: argparse.Namespace) -> int:
+    """Tokens and audio of the torch and onnx back ends on the same text (``en-long``)."""
+    from server.engines.gpt_sovits.layout import resolve_model_files
+    from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+    from server.engines.gpt_sovits.voice import VoicePrompt
+
+    reference, case = reference_samples(), CHECK_CASES["en-long"]
+    files = resolve_model_files(Path(args.models), variant=args.variant)
+    outputs: dict[str, Any] = {}
+    for backend in ("torch", "onnx"):
+        models = GptSovitsModels.load(files, backend=backend, onnx_dir=Path(args.onnx_dir))
+        prompt = models.frontend.prompt(case["ref_text"], case["ref_lang"])
+        voice = models.prepare(VoicePrompt(
+            language=case["ref_lang"], text=case["ref_text"], reference=reference,
+            phone_ids=tuple(prompt.phone_ids), prompt_codes=models.prompt_codes(reference),
+            sv_embedding=models.speaker_embedding(reference), variant=models.variant,
+            fingerprint=models.fingerprint))
+        options = InferenceOptions(top_k=1, noise_scale=0.0, max_new_tokens=args.max_tokens)
+        started = time.perf_counter()
+        pieces = list(models.synthesize(voice, models.segments(case["text"], case["lang"], "cut5"),
+                                        options))
+        outputs[backend] = {"seconds": time.perf_counter() - started,
+                            "tokens": [[int(t) for t in p.tokens] for p in pieces],
+                            "audio": np.concatenate([p.audio for p in pieces])}
+        del models
+    torch_out, onnx_out = outputs["torch"], outputs["onnx"]
+    report = {"variant": args.variant, "segments": len(torch_out["tokens"]),
+              "tokens_equal": torch_out["tokens"] == onnx_out["tokens"],
+              "audio_snr_db": snr_db(torch_out["audio"], onnx_out["audio"]),
+              "torch_seconds": round(torch_out["seconds"], 2),
+              "onnx_seconds": round(onnx_out["seconds"], 2)}
+    print(json.dumps(report, default=str))
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=1, default=str) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -272,11 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--variant", required=True, choices=("v2", "v2Pro", "v2ProPlus"))
     check.add_argument("--max-tokens", type=int, default=60)
     check.add_argument("--cases", nargs="*")
+    backends = commands.add_parser("backends")
+    backends.add_argument("--models", required=True)
+    backends.add_argument("--variant", required=True, choices=("v2", "v2Pro", "v2ProPlus"))
+    backends.add_argument("--onnx-dir", required=True, help="graphs of export-onnx")
+    backends.add_argument("--max-tokens", type=int, default=60)
+    backends.add_argument("--report")
     check.add_argument("--cli", action="store_true",
                        help="also run `voxguard gpt-sovits run --trace` and compare its outputs")
     check.add_argument("--report")
     args = parser.parse_args(argv)
-    return cmd_fixtures(args) if args.command == "fixtures" else cmd_check(args)
+    commands_run = {"fixtures": cmd_fixtures, "check": cmd_check, "backends": cmd_backends}
+    return commands_run[args.command](args)
 
 
 if __name__ == "__main__":

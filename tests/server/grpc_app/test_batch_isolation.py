@@ -136,3 +136,24 @@ def test_a_killed_worker_fails_only_the_requests_of_its_batch(server: ServerThre
         assert time.monotonic() < deadline, "the killed worker was not replaced"
         time.sleep(0.5)
 
+
+
+def test_a_missed_deadline_ends_only_its_own_request(server: ServerThread) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        _, clients = new_tenant(Clients(channel, ADMIN_TOKEN), "Deadline isolation tenant")
+        _, voice_id = enroll_voice(clients)
+        others = [Stream(clients, voice_id) for _ in range(2)]
+        threads = _start(others)
+        hurried = clients.synthesis.SynthesizeStream(synthesis_pb2.SynthesizeRequest(
+            voice_id=voice_id, text=LONG_TEXT * 4, top_k=1, text_split="cut5"),
+            metadata=clients.metadata, timeout=1.0)
+        with pytest.raises(grpc.RpcError) as caught:
+            for _ in hurried:
+                pass
+        missed_at = time.monotonic()
+        for thread in threads:
+            thread.join(300)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    for stream in others:
+        assert stream.finished_at > missed_at
+        _assert_complete_and_marked(server, stream)
