@@ -159,7 +159,11 @@ class _WorkerLoop:
                 if message.job_id in self.jobs:
                     self._fail(message.job_id, FailureKind.CANCELLED, "the request was cancelled")
             elif isinstance(message, SynthesisJob):
-                self._admit(message)
+                if self.shutdown_requested:  # draining: finish what runs, take nothing new
+                    self.conn.send(JobFailure(message.job_id, FailureKind.CRASHED,
+                                              "the synthesis worker is stopping; retry"))
+                else:
+                    self._admit(message)
             elif isinstance(message, EnrollJob):
                 self._enroll(message)
         return True
