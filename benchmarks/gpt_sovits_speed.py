@@ -109,6 +109,7 @@ def measure(models_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
             "tokens_per_second_median": statistics.median(r["tokens"] / r["wall"] for r in runs),
         }
     return {
+        "sovits_generator_4_segments": _generator_batching(models),
         "variant": models.variant,
         "device": args.device,
         "dtype": args.dtype,
@@ -120,6 +121,28 @@ def measure(models_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         "voice_prepare_seconds": round(voice_seconds, 2),
         "requests": results,
     }
+
+
+def _generator_batching(models: Any) -> dict[str, float]:
+    """Seconds for 4 segments of 3.6 s through the SoVITS generator: one by one vs batched.
+
+    Tells whether batching the decoder across requests would pay on this machine.
+    """
+    import torch
+
+    dec = models.sovits.dec
+    z = torch.randn(4, dec.conv_pre.in_channels, 180, generator=torch.Generator().manual_seed(0))
+    g = torch.randn(4, dec.cond.in_channels, 1, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        dec(z[:1], g[:1])  # warm-up
+        started = time.perf_counter()
+        for i in range(4):
+            dec(z[i : i + 1], g[i : i + 1])
+        separate = time.perf_counter() - started
+        started = time.perf_counter()
+        dec(z, g)
+        batched = time.perf_counter() - started
+    return {"separate_seconds": round(separate, 2), "batched_seconds": round(batched, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
