@@ -147,9 +147,9 @@ class GptSovitsEngine(SynthesisEngine):
         self.backend = backend
         self.onnx_dir = Path(onnx_dir) if onnx_dir else None
         if backend == "onnx":  # a missing or stale export stops the server at start
-            from server.engines.gpt_sovits.pipeline import load_onnx_backend
+            from server.engines.gpt_sovits.pipeline import check_onnx_export
 
-            load_onnx_backend(self.files, self.onnx_dir, device)
+            check_onnx_export(self.files, self.onnx_dir)
         self._asr_model_path = asr_model_path
         self._models: GptSovitsModels | None = None
         self._transcriber: Any = None

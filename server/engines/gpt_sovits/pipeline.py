@@ -33,13 +33,16 @@ from server.engines.gpt_sovits.checkpoints import (
 )
 from server.engines.gpt_sovits.hubert import HubertFeatures
 from server.engines.gpt_sovits.layout import ModelFiles
+from server.engines.gpt_sovits.onnx_files import read_manifest
 from server.engines.gpt_sovits.resample import prepare_reference_audio
 from server.engines.gpt_sovits.sovits import SovitsModel
+from server.engines.gpt_sovits.sovits_onnx import MANIFEST_FILE as SOVITS_MANIFEST
 from server.engines.gpt_sovits.sovits_onnx import OnnxGenerator, sovits_source
 from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
+from server.engines.gpt_sovits.t2s_onnx import MANIFEST_FILE as T2S_MANIFEST
 from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel, t2s_source
 from server.engines.gpt_sovits.text.bert import BertFeatures
 from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
@@ -255,20 +258,31 @@ def load_onnx_backend(files: ModelFiles, onnx_dir: Path | None,
     A cuda device selects the CUDA execution provider (``onnxruntime-gpu``), CPU otherwise.
     Graphs exported from other checkpoints are refused with the command that fixes it.
     """
+    onnx_dir = check_onnx_export(files, onnx_dir)
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        providers.insert(0, "CUDAExecutionProvider")
+    threads = torch.get_num_threads()
+    t2s = OnnxT2SModel(onnx_dir, providers=providers, threads=threads)
+    generator = OnnxGenerator(onnx_dir, providers=providers, threads=threads)
+    return t2s, generator
+
+
+def check_onnx_export(files: ModelFiles, onnx_dir: Path | None) -> Path:
+    """The export folder, once its manifests name exactly these checkpoints (no sessions).
+
+    Cheap enough for server start (it hashes the two checkpoints and reads two small JSON
+    files): a missing or stale export is refused before any worker starts.
+    """
     if onnx_dir is None:
         raise FailedPrecondition(
             "the onnx back end needs the exported graphs: set VOXGUARD_GPT_SOVITS_ONNX_DIR to "
             "the folder written by `voxguard gpt-sovits export-onnx`"
         )
-    providers = ["CPUExecutionProvider"]
-    if device.startswith("cuda"):
-        providers.insert(0, "CUDAExecutionProvider")
-    threads = torch.get_num_threads()
-    t2s = OnnxT2SModel(Path(onnx_dir), providers=providers, threads=threads,
-                       expected_source=t2s_source(files.t2s))
-    generator = OnnxGenerator(Path(onnx_dir), providers=providers, threads=threads,
-                              expected_source=sovits_source(files.sovits))
-    return t2s, generator
+    folder = Path(onnx_dir)
+    read_manifest(folder, T2S_MANIFEST, "T2S", t2s_source(files.t2s))
+    read_manifest(folder, SOVITS_MANIFEST, "SoVITS generator", sovits_source(files.sovits))
+    return folder
 
 
 def _fingerprint(files: ModelFiles, sovits_state: dict[str, torch.Tensor]) -> str:

@@ -54,10 +54,9 @@ class OnnxGenerator(nn.Module):
     """Drop-in for ``SovitsModel.dec``: the same call, run by ONNX Runtime."""
 
     def __init__(self, onnx_dir: Path, *, providers: Sequence[str] = ("CPUExecutionProvider",),
-                 threads: int | None = None,
-                 expected_source: dict[str, Any] | None = None) -> None:
+                 threads: int | None = None) -> None:
         super().__init__()
-        read_manifest(onnx_dir, MANIFEST_FILE, "SoVITS generator", expected_source)
+        read_manifest(onnx_dir, MANIFEST_FILE, "SoVITS generator", None)
         self._session = open_session(onnx_dir / GENERATOR_FILE, providers, threads)
 
     def forward(self, z: torch.Tensor, ge: torch.Tensor) -> torch.Tensor:

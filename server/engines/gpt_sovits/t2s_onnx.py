@@ -146,9 +146,8 @@ class OnnxT2SModel:
     """The exported T2S graphs behind :class:`~.t2s.T2SModel`'s ``prefill``/``step`` interface."""
 
     def __init__(self, onnx_dir: Path, *, providers: Sequence[str] = ("CPUExecutionProvider",),
-                 threads: int | None = None,
-                 expected_source: dict[str, Any] | None = None) -> None:
-        manifest = read_manifest(onnx_dir, MANIFEST_FILE, "T2S", expected_source)
+                 threads: int | None = None) -> None:
+        manifest = read_manifest(onnx_dir, MANIFEST_FILE, "T2S", None)
         self.config = T2SConfig(**manifest["config"])
         self.source: dict[str, Any] = manifest["source"]
         self._prefill = open_session(onnx_dir / PREFILL_FILE, providers, threads)
