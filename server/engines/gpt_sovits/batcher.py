@@ -4,8 +4,8 @@ A :class:`SynthesisBatch` holds any number of requests, each with its own voice,
 segments, options and random stream. :meth:`SynthesisBatch.step` runs one T2S decoding
 step for every request's current segment in a single batched forward (rows of different
 voices, prompt lengths, samplers and stop rules), then decodes each segment that finished
-with SoVITS (yielding each as soon as it is decoded, for streaming) and admits that
-request's next segment, so the next step already includes it.
+with SoVITS (yielding each as soon as it is decoded, for streaming) and hands that
+request's next segment to T2S (prefilled within the per-step budget of ``T2SBatch``).
 Requests join (:meth:`add`) and leave (:meth:`remove`: cancelled, deadline, voice
 revoked) between steps without disturbing the others.
 
@@ -109,7 +109,8 @@ class SynthesisBatch:
         noise: list[torch.Tensor] | None = None,
         stream: StreamPlan | None = None,
     ) -> None:
-        """Admit a request (its first segment is prefilled now and joins the next step).
+        """Admit a request: its first segment goes to T2S (see ``T2SBatch.add`` for when the
+        prompt is prefilled at once and when in chunks beside running requests).
 
         ``semantic_override`` skips T2S and decodes the given tokens (one list per segment);
         ``noise`` injects the decoder noise per segment (parity tests); ``stream`` decodes
