@@ -15,6 +15,7 @@ DEFAULT_ENGINE = "embedded"
 # when it is selected. A GPU engine registers itself here (or via register_engine).
 _FACTORIES: dict[str, str | Callable[..., SynthesisEngine]] = {
     "embedded": "server.engines.embedded.engine:EmbeddedEngine",
+    "embedded-neural": "server.engines.neural.engine:EmbeddedNeuralEngine",
     "gpt-sovits": "server.engines.gpt_sovits.engine:GptSovitsEngine",
 }
 

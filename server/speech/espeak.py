@@ -24,6 +24,8 @@ from server.errors import InvalidArgument, Unavailable
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
 _INITIALIZE_PHONEME_EVENTS = 0x0001
+# espeak_TextToPhonemes phoneme mode: bit 1 asks for IPA (UTF-8) instead of eSpeak's ASCII names.
+_PHONEMES_IPA = 0x02
 _EVENT_LIST_TERMINATED = 0
 _EVENT_PHONEME = 7
 _PARAM_RATE = 1
@@ -124,6 +126,12 @@ class ESpeak:
         # Keep a reference: the C library calls it for the life of the process.
         self._callback = _Callback(self._on_audio)
         self._lib.espeak_SetSynthCallback(self._callback)
+        self._lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
 
     def _on_audio(self, wav: ctypes.Array, count: int, events: ctypes.Array) -> int:
         index = 0
@@ -142,6 +150,24 @@ class ESpeak:
     def has_voice(self, voice: str) -> bool:
         """True if ``voice`` (e.g. ``en-us``) exists in the bundled data."""
         return voice.split("+")[0].lower() in self.voices
+
+    def phonemes(self, text: str, voice: str) -> str:
+        """IPA phonemes of ``text`` as eSpeak NG ``voice`` would speak it (words space-separated).
+
+        eSpeak converts one clause per call and drops the clause's punctuation, so callers
+        that need pauses (a neural voice trained on eSpeak phonemes) split clauses first.
+        """
+        payload = ctypes.create_string_buffer(text.encode("utf-8"))
+        pointer = ctypes.c_void_p(ctypes.addressof(payload))
+        pieces: list[str] = []
+        with self._lock:
+            if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise InvalidArgument(f"eSpeak NG has no voice {voice!r}")
+            while pointer.value:
+                chunk = self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
+                if chunk:
+                    pieces.append(chunk.decode("utf-8", "replace").strip())
+        return " ".join(piece for piece in pieces if piece)
 
     def synthesize(
         self, text: str, voice: str, rate_wpm: int = DEFAULT_RATE_WPM, pitch: int = 50

@@ -114,7 +114,7 @@ class EmbeddedEngine(SynthesisEngine):
     ) -> np.ndarray:
         """Converted speech for one normalised sentence, at the working rate."""
         rate = round(DEFAULT_RATE_WPM * profile.rate_factor * speed)
-        base = _render_base(sentence, code, profile.variant, rate)
+        base = render_base(sentence, code, profile.variant, rate)
         if base.size == 0:
             return base
         features = analyze(base, with_aperiodicity=False)  # convert() sets it from the profile
@@ -124,10 +124,10 @@ class EmbeddedEngine(SynthesisEngine):
     def render_unconverted(self, sentence: str, language: str, variant: str = "m1") -> np.ndarray:
         """The base voice alone (for benchmarks' baseline), levelled like converted output."""
         code = base_language(language)
-        return _level(_render_base(normalize(sentence, code), code, variant, DEFAULT_RATE_WPM))
+        return _level(render_base(normalize(sentence, code), code, variant, DEFAULT_RATE_WPM))
 
 
-def _render_base(sentence: str, code: str, variant: str, rate: int) -> np.ndarray:
+def render_base(sentence: str, code: str, variant: str, rate: int) -> np.ndarray:
     """eSpeak rendering; in Mandarin, runs of Latin letters are read by the English voice."""
     if code != "cmn" or not _LATIN_RUN.search(sentence):
         return render(sentence, code, variant, rate)

@@ -1,0 +1,201 @@
+"""The embedded-neural engine: a neural base voice, converted, and a neural vocoder.
+
+English is spoken by the bundled Piper voice (natural, intelligible); other languages by
+eSpeak NG as in the ``embedded`` engine. Either base is moved toward the enrolled speaker
+(pitch statistics and a formant warp with WORLD, then per-band mel statistics) and turned
+into sound by HiFi-GAN, streamed window by window. Everything comes from pip packages;
+nothing is downloaded. The first-generation ``embedded`` engine stays selectable by name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from server.audio import resample
+from server.engines.base import (
+    AudioChunk,
+    EnrollmentHints,
+    SynthesisEngine,
+    SynthesisParams,
+    VoiceModel,
+)
+from server.engines.embedded.base_voice import REFERENCE_PASSAGE, espeak_voice
+from server.engines.embedded.engine import render_base
+from server.engines.embedded.enroll import prepare_audio
+from server.engines.embedded.world import WORK_RATE
+from server.engines.neural.convert import (
+    f0_track,
+    map_mel,
+    mel_stats,
+    pitch_stats,
+    shift_voice,
+    warp_for,
+)
+from server.engines.neural.hifigan import SAMPLE_RATE, log_mel
+from server.engines.neural.piper_voice import PiperVoice
+from server.engines.neural.profile import NeuralProfile
+from server.engines.neural.vocoder import Vocoder
+from server.errors import InvalidArgument, InvalidAudio
+from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
+from server.text import base_language, normalize, split_sentences, validate_text
+
+ENGINE_NAME = "embedded-neural"
+ENGINE_VERSION = "1.0.0"
+PIPER, ESPEAK = "piper", "espeak"
+MIN_VOICED_SECONDS = 1.0
+HIGH_PITCH_HZ = 165.0
+#: Samples are kept inside this level (HiFi-GAN's tanh output can touch full scale).
+PEAK_LIMIT = 0.99
+
+
+class EmbeddedNeuralEngine(SynthesisEngine):
+    """Piper/eSpeak base voice -> speaker conversion -> int8 HiFi-GAN. Thread-safe."""
+
+    name = ENGINE_NAME
+    version = ENGINE_VERSION
+    native_sample_rate = SAMPLE_RATE
+
+    def __init__(
+        self,
+        max_text_chars: int = 5_000,
+        vocoder: str = "int8",
+        cache_dir: str | None = None,
+        threads: int = 1,
+    ) -> None:
+        if vocoder not in ("int8", "torch"):
+            raise InvalidArgument("vocoder must be 'int8' or 'torch'")
+        self._max_text_chars = int(max_text_chars)
+        self._lock = threading.Lock()
+        self._passages: dict[str, np.ndarray] = {}
+        self._piper = PiperVoice(threads=threads)
+        self._vocoder = Vocoder(
+            calibration=self._calibration_mels,
+            backend=vocoder,
+            cache_dir=Path(cache_dir) if cache_dir else None,
+            threads=threads,
+        )
+
+    @property
+    def supported_languages(self) -> tuple[str, ...]:
+        """English through Piper, every other eSpeak NG language through eSpeak."""
+        names = set(get_espeak().voices)
+        names.update({"en", "cmn"})
+        return tuple(sorted(names))
+
+    # -- base voices -------------------------------------------------------------------
+
+    def _render(self, base: str, text: str, code: str, variant: str, speed: float) -> np.ndarray:
+        """Base-voice audio at 22,050 Hz."""
+        if base == PIPER:
+            return self._piper.synthesize(text, length_scale=1.0 / speed)
+        audio = render_base(text, code, variant, round(DEFAULT_RATE_WPM * speed))
+        return resample(audio, WORK_RATE, SAMPLE_RATE)
+
+    def _passage(self, base: str, variant: str) -> np.ndarray:
+        """The reference passage in a base voice, rendered once per process."""
+        key = f"{base}:{variant}"
+        with self._lock:
+            if key not in self._passages:
+                self._passages[key] = self._render(base, REFERENCE_PASSAGE, "en", variant, 1.0)
+            return self._passages[key]
+
+    def _calibration_mels(self) -> list[np.ndarray]:
+        """Mels to quantise the vocoder with: base-voice speech, as synthesis will feed it."""
+        return [log_mel(self._passage(PIPER, "m1")), log_mel(self._passage(ESPEAK, "f1"))]
+
+    # -- enrollment --------------------------------------------------------------------
+
+    def enroll(
+        self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints | None = None
+    ) -> VoiceModel:
+        """Learn pitch, warp and mel statistics from enrollment audio (no transcript needed)."""
+        audio = prepare_audio(samples, sample_rate)
+        f0 = f0_track(audio, WORK_RATE)
+        voiced_seconds = float((f0 > 0).sum()) * 0.005
+        if voiced_seconds < MIN_VOICED_SECONDS:
+            raise InvalidAudio(
+                f"enrollment audio has {voiced_seconds:.1f} s of voiced speech; at least "
+                f"{MIN_VOICED_SECONDS:.0f} s is needed (is it speech, and not noise or a tone?)",
+                details={"voiced_seconds": round(voiced_seconds, 2)},
+            )
+        speaker_pitch = pitch_stats(f0)
+        median_f0 = float(np.median(f0[f0 > 0]))
+        warp = warp_for(median_f0)
+        variant = "f1" if median_f0 >= HIGH_PITCH_HZ else "m1"
+        speaker_mel = mel_stats(log_mel(resample(audio, WORK_RATE, SAMPLE_RATE)))
+        profile = NeuralProfile(
+            speaker_pitch=speaker_pitch, warp=warp, speaker_mel=speaker_mel, espeak_variant=variant
+        )
+        for base in (PIPER, ESPEAK):
+            passage = self._passage(base, variant if base == ESPEAK else "m1")
+            base_pitch = pitch_stats(f0_track(passage, SAMPLE_RATE))
+            shifted = shift_voice(passage, base_pitch, speaker_pitch, warp)
+            profile.base_pitch[base] = base_pitch
+            profile.base_mel[base] = mel_stats(log_mel(shifted))
+        # Level: the speaker's recording level is not part of the voice. Shift the speaker's
+        # mel mean so speech comes out as loud as the base voice's.
+        mean, std = profile.speaker_mel
+        profile.speaker_mel = (mean + (profile.base_mel[PIPER][0].mean() - mean.mean()), std)
+        return VoiceModel(engine=self.name, engine_version=self.version, data=profile.to_bytes())
+
+    # -- synthesis ---------------------------------------------------------------------
+
+    def synthesize(
+        self,
+        voice_model: VoiceModel,
+        text: str,
+        language: str,
+        params: SynthesisParams | None = None,
+    ) -> Iterator[AudioChunk]:
+        """Validate everything up front, then stream audio window by window, sentence by sentence."""
+        self.check_voice_model(voice_model)
+        params = params or SynthesisParams()
+        self.check_params(params)
+        code = base_language(language)
+        if code != "en":
+            try:
+                espeak_voice(code)
+            except InvalidArgument:
+                raise InvalidArgument(
+                    f"language {language!r} is not supported by the embedded-neural engine; "
+                    "use e.g. 'en', 'cmn', 'fr', 'de', 'es'"
+                ) from None
+        cleaned = validate_text(text, self._max_text_chars)
+        sentences = split_sentences(normalize(cleaned, code), code)
+        if not sentences:
+            raise InvalidArgument("text has nothing to pronounce after normalisation; send words")
+        profile = NeuralProfile.from_bytes(voice_model.data)
+        return self._chunks(profile, sentences, code, params)
+
+    def _chunks(
+        self, profile: NeuralProfile, sentences: list[str], code: str, params: SynthesisParams
+    ) -> Iterator[AudioChunk]:
+        out_rate = params.sample_rate or SAMPLE_RATE
+        for sentence in sentences:
+            for piece in self.stream_sentence(profile, sentence, code, params.speed):
+                yield AudioChunk(
+                    samples=resample(piece, SAMPLE_RATE, out_rate), sample_rate=out_rate, text=sentence
+                )
+
+    def stream_sentence(
+        self, profile: NeuralProfile, sentence: str, code: str, speed: float = 1.0
+    ) -> Iterator[np.ndarray]:
+        """Converted speech for one normalised sentence, in vocoder windows, at 22,050 Hz."""
+        base = PIPER if code == "en" else ESPEAK
+        audio = self._render(base, sentence, code, profile.espeak_variant, speed)
+        if audio.size == 0:
+            return
+        shifted = shift_voice(audio, profile.base_pitch[base], profile.speaker_pitch, profile.warp)
+        mel = map_mel(log_mel(shifted), profile.base_mel[base], profile.speaker_mel)
+        for piece in self._vocoder.stream(mel):
+            yield np.clip(piece, -PEAK_LIMIT, PEAK_LIMIT)
+
+    def render_unconverted(self, sentence: str, language: str, variant: str = "m1") -> np.ndarray:
+        """The base voice alone (the benchmark's baseline)."""
+        code = base_language(language)
+        base = PIPER if code == "en" else ESPEAK
+        return self._render(base, normalize(sentence, code), code, variant, 1.0)

