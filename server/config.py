@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     watermark_key_file: Path | None = Field(
         None, description="Watermark keyring file; default data_dir/watermark.key."
     )
-    engine: str = Field("embedded", description="Synthesis engine name.")
+    engine: str = Field("embedded-neural", description="Synthesis engine name.")
     engine_options: dict[str, Any] = Field(
         {},
         description="Keyword options for the engine as a JSON object, e.g. a weights path.",

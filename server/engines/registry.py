@@ -9,7 +9,7 @@ from typing import Any
 from server.engines.base import SynthesisEngine
 from server.errors import InvalidArgument
 
-DEFAULT_ENGINE = "embedded"
+DEFAULT_ENGINE = "embedded-neural"
 
 # name -> "module:factory"; imported lazily so an engine's heavy dependencies load only
 # when it is selected. A GPU engine registers itself here (or via register_engine).

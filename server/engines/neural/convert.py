@@ -2,7 +2,7 @@
 
 Two steps, both statistics-driven (no training per speaker):
 
-1. **Pitch and vocal-tract length** (WORLD, at 22,050 Hz): log-F0 is mean/variance mapped
+1. **Pitch and vocal-tract length** (WORLD, at 16 kHz): log-F0 is mean/variance mapped
    onto the speaker's, and the spectral envelope is stretched along frequency by a warp
    factor (formants move up for a shorter vocal tract). Aperiodicity is kept.
 2. **Timbre** (log-mel domain): every mel band of speech frames is mean/variance mapped
@@ -21,10 +21,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pyworld imports the deprecated pkg_resources
     import pyworld
 
+from server.audio import resample
 from server.engines.neural.hifigan import SAMPLE_RATE
 
+#: WORLD runs at 16 kHz: the vocoder's mel stops at 8 kHz, so the band above adds nothing,
+#: and analysis plus synthesis cost about 40 % less than at 22,050 Hz.
+WORLD_RATE = 16_000
 FRAME_PERIOD_MS = 5.0
-WORLD_FFT = 2048
+WORLD_FFT = 1024
 F0_FLOOR = 60.0
 F0_CEIL = 500.0
 #: Speech frames: within this many dB of the loud (95th percentile) frame energy.
@@ -68,15 +72,15 @@ def warp_for(median_f0: float) -> float:
 
 def shift_voice(audio: np.ndarray, base: PitchStats, speaker: PitchStats, warp: float) -> np.ndarray:
     """Re-render 22,050 Hz ``audio`` with the speaker's pitch statistics and formant warp."""
-    if audio.size < WORLD_FFT:
+    if audio.size < 2 * WORLD_FFT:
         return audio.astype(np.float32)
-    x = np.ascontiguousarray(audio, dtype=np.float64)
+    x = np.ascontiguousarray(resample(audio, SAMPLE_RATE, WORLD_RATE), dtype=np.float64)
     f0, times = pyworld.dio(
-        x, SAMPLE_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
+        x, WORLD_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
     )
-    f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)
-    envelope = pyworld.cheaptrick(x, f0, times, SAMPLE_RATE, fft_size=WORLD_FFT)
-    aperiodicity = pyworld.d4c(x, f0, times, SAMPLE_RATE, fft_size=WORLD_FFT)
+    f0 = pyworld.stonemask(x, f0, times, WORLD_RATE)
+    envelope = pyworld.cheaptrick(x, f0, times, WORLD_RATE, fft_size=WORLD_FFT)
+    aperiodicity = pyworld.d4c(x, f0, times, WORLD_RATE, fft_size=WORLD_FFT)
     voiced = f0 > 0
     f0[voiced] = np.exp((np.log(f0[voiced]) - base.mean) / base.std * speaker.std + speaker.mean)
     if warp != 1.0:
@@ -86,8 +90,8 @@ def shift_voice(audio: np.ndarray, base: PitchStats, speaker: PitchStats, warp: 
         high = np.minimum(low + 1, bins - 1)
         fraction = source - low
         envelope = np.ascontiguousarray(envelope[:, low] * (1 - fraction) + envelope[:, high] * fraction)
-    out = pyworld.synthesize(f0, envelope, aperiodicity, SAMPLE_RATE, FRAME_PERIOD_MS)
-    return out[: len(audio)].astype(np.float32)
+    out = pyworld.synthesize(f0, envelope, aperiodicity, WORLD_RATE, FRAME_PERIOD_MS)
+    return resample(out.astype(np.float32), WORLD_RATE, SAMPLE_RATE)[: len(audio)]
 
 
 def speech_frames(mel: np.ndarray) -> np.ndarray:

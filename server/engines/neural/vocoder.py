@@ -27,8 +27,10 @@ from server.engines.neural.hifigan import HOP, N_MELS, bundled_checkpoint, load_
 
 LOG = logging.getLogger(__name__)
 #: Mel frames per streamed window (about 0.74 s) and context frames on each side; the
-#: generator's receptive field is well inside 16 frames, so windows join seamlessly.
+#: generator's receptive field is well inside 16 frames, so windows join seamlessly. The
+#: first window of an utterance is shorter, so its first audio comes out sooner.
 WINDOW_FRAMES = 64
+FIRST_WINDOW_FRAMES = 24
 CONTEXT_FRAMES = 16
 _FORMAT = "hifigan-v1-int8-1"
 
@@ -150,11 +152,15 @@ class Vocoder:
                     audio = self._generator(self._torch.from_numpy(batch)).numpy()
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
-    def stream(self, mel: np.ndarray, window: int = WINDOW_FRAMES) -> Iterator[np.ndarray]:
+    def stream(
+        self, mel: np.ndarray, window: int = WINDOW_FRAMES, first: int = FIRST_WINDOW_FRAMES
+    ) -> Iterator[np.ndarray]:
         """Audio for ``mel`` window by window (each window vocoded with context frames)."""
         frames = len(mel)
-        for start in range(0, frames, window):
-            stop = min(start + window, frames)
+        bounds = [0, *range(min(first, frames), frames, window), frames]
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            if stop <= start:
+                continue
             left = max(0, start - CONTEXT_FRAMES)
             right = min(frames, stop + CONTEXT_FRAMES)
             audio = self._run(mel[left:right])

@@ -1,0 +1,34 @@
+"""The bundled Piper voice: eSpeak phonemes with clause punctuation, id layout, audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from server.engines.neural.piper_voice import PiperVoice
+
+
+@pytest.fixture(scope="module")
+def piper() -> PiperVoice:
+    return PiperVoice()
+
+
+def test_phonemes_keep_clause_punctuation(piper: PiperVoice) -> None:
+    phonemes = piper.phonemes("Hello there, my friend. How are you?")
+    assert phonemes.startswith("həlˈoʊ")
+    assert phonemes.count(",") == 1 and phonemes.count(".") == 1 and phonemes.endswith("?")
+
+
+def test_ids_interleave_pads_between_begin_and_end(piper: PiperVoice) -> None:
+    ids = piper.phoneme_ids("ab")
+    assert len(ids) == 2 + 2 * 2 + 1
+    assert ids[1] == ids[3] == ids[5]  # the pad id after the start and after each phoneme
+    assert ids[0] != ids[-1]
+
+
+def test_synthesis_length_follows_the_length_scale(piper: PiperVoice) -> None:
+    normal = piper.synthesize("A cold wind blew across the open field.")
+    slow = piper.synthesize("A cold wind blew across the open field.", length_scale=1.5)
+    assert normal.dtype == np.float32 and piper.sample_rate == 22_050
+    assert 1.2 * len(normal) < len(slow) < 1.8 * len(normal)
+    assert piper.synthesize("...").size == 0
