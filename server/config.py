@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         None, description="Watermark keyring file; default data_dir/watermark.key."
     )
     engine: str = Field("embedded-neural", description="Synthesis engine name.")
+    cache_dir: Path | None = Field(
+        None,
+        description="Derived files built once and reused (the embedded-neural engine's int8 "
+        "vocoder graph); default $XDG_CACHE_HOME/voxguard, i.e. ~/.cache/voxguard.",
+    )
     engine_options: dict[str, Any] = Field(
         {},
         description="Keyword options for the engine as a JSON object, e.g. a weights path.",
@@ -163,11 +168,13 @@ class Settings(BaseSettings):
     def resolved_engine_options(self) -> dict[str, Any]:
         """Keyword options for the selected engine: its own settings, then ``engine_options``.
 
-        The GPT-SoVITS settings become ``models_dir``/``variant``/``device``/``dtype``/
+        ``cache_dir`` goes to the embedded-neural engine; the GPT-SoVITS settings become ``models_dir``/``variant``/``device``/``dtype``/
         ``backend``/``onnx_dir``;
         entries of ``VOXGUARD_ENGINE_OPTIONS`` (e.g. renamed weight files) win over them.
         """
         options: dict[str, Any] = {}
+        if self.engine.strip().lower() == "embedded-neural" and self.cache_dir is not None:
+            options["cache_dir"] = str(self.cache_dir)
         if self.engine.strip().lower() == "gpt-sovits":
             options = {"device": self.gpt_sovits_device, "dtype": self.gpt_sovits_dtype,
                        "backend": self.gpt_sovits_backend}

@@ -25,7 +25,8 @@ from server.engines.base import (
 )
 from server.engines.embedded.base_voice import REFERENCE_PASSAGE, espeak_voice
 from server.engines.embedded.engine import render_base
-from server.engines.embedded.enroll import prepare_audio
+from server.engines.embedded.enroll import MAX_RATE_FACTOR, MIN_RATE_FACTOR, prepare_audio
+from server.engines.embedded.stats import frame_energy_db, syllable_rate
 from server.engines.embedded.world import WORK_RATE
 from server.engines.neural.convert import (
     f0_track,
@@ -103,6 +104,12 @@ class EmbeddedNeuralEngine(SynthesisEngine):
                 self._passages[key] = self._render(base, REFERENCE_PASSAGE, "en", variant, 1.0)
             return self._passages[key]
 
+    def _passage_rate(self, base: str, variant: str) -> float:
+        """Syllables per second of speech in the base voice's reading of the passage."""
+        audio = resample(self._passage(base, variant), SAMPLE_RATE, WORK_RATE)
+        f0 = f0_track(audio, WORK_RATE)
+        return syllable_rate(frame_energy_db(audio, len(f0)), f0 > 0)
+
     def _calibration_mels(self) -> list[np.ndarray]:
         """Mels to quantise the vocoder with: base-voice speech, as synthesis will feed it."""
         return [log_mel(self._passage(PIPER, "m1")), log_mel(self._passage(ESPEAK, "f1"))]
@@ -127,8 +134,15 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         warp = warp_for(median_f0)
         variant = "f1" if median_f0 >= HIGH_PITCH_HZ else "m1"
         speaker_mel = mel_stats(log_mel(resample(audio, WORK_RATE, SAMPLE_RATE)))
+        speaker_rate = syllable_rate(frame_energy_db(audio, len(f0)), f0 > 0)
+        base_rate = self._passage_rate(PIPER, "m1")
+        rate_factor = speaker_rate / base_rate if speaker_rate > 0 and base_rate > 0 else 1.0
         profile = NeuralProfile(
-            speaker_pitch=speaker_pitch, warp=warp, speaker_mel=speaker_mel, espeak_variant=variant
+            speaker_pitch=speaker_pitch,
+            warp=warp,
+            speaker_mel=speaker_mel,
+            espeak_variant=variant,
+            rate_factor=float(np.clip(rate_factor, MIN_RATE_FACTOR, MAX_RATE_FACTOR)),
         )
         for base in (PIPER, ESPEAK):
             passage = self._passage(base, variant if base == ESPEAK else "m1")
@@ -186,7 +200,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
     ) -> Iterator[np.ndarray]:
         """Converted speech for one normalised sentence, in vocoder windows, at 22,050 Hz."""
         base = PIPER if code == "en" else ESPEAK
-        audio = self._render(base, sentence, code, profile.espeak_variant, speed)
+        audio = self._render(base, sentence, code, profile.espeak_variant, speed * profile.rate_factor)
         if audio.size == 0:
             return
         shifted = shift_voice(audio, profile.base_pitch[base], profile.speaker_pitch, profile.warp)

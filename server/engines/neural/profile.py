@@ -28,13 +28,15 @@ class NeuralProfile:
 
     ``base_pitch`` and ``base_mel`` are keyed by base voice (``piper`` for English,
     ``espeak`` for every other language); ``espeak_variant`` is the eSpeak NG variant used
-    as the non-English base voice.
+    as the non-English base voice; ``rate_factor`` scales the base voices' speaking rate
+    toward the speaker's.
     """
 
     speaker_pitch: PitchStats
     warp: float
     speaker_mel: MelStats
     espeak_variant: str
+    rate_factor: float = 1.0
     base_pitch: dict[str, PitchStats] = field(default_factory=dict)
     base_mel: dict[str, MelStats] = field(default_factory=dict)
 
@@ -45,6 +47,7 @@ class NeuralProfile:
             "speaker_pitch": [self.speaker_pitch.mean, self.speaker_pitch.std],
             "warp": self.warp,
             "espeak_variant": self.espeak_variant,
+            "rate_factor": self.rate_factor,
             "base_pitch": {k: [v.mean, v.std] for k, v in self.base_pitch.items()},
             "bases": sorted(self.base_mel),
         }
@@ -75,6 +78,7 @@ class NeuralProfile:
                 warp=float(meta["warp"]),
                 speaker_mel=(arrays["speaker_mean"], arrays["speaker_std"]),
                 espeak_variant=str(meta["espeak_variant"]),
+                rate_factor=float(meta["rate_factor"]),
                 base_pitch={k: PitchStats(*map(float, v)) for k, v in meta["base_pitch"].items()},
                 base_mel={b: (arrays[f"{b}_mean"], arrays[f"{b}_std"]) for b in meta["bases"]},
             )

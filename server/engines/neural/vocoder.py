@@ -36,10 +36,8 @@ _FORMAT = "hifigan-v1-int8-1"
 
 
 def default_cache_dir() -> Path:
-    """``$VOXGUARD_CACHE_DIR`` or ``$XDG_CACHE_HOME/voxguard`` (``~/.cache/voxguard``)."""
-    explicit = os.environ.get("VOXGUARD_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
+    """``$XDG_CACHE_HOME/voxguard`` (``~/.cache/voxguard``); ``VOXGUARD_CACHE_DIR`` overrides it
+    through the settings."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "voxguard"
 

@@ -56,10 +56,10 @@ def test_invalid_engine_options_are_reported() -> None:
         create_engine("embedded", {"no_such_option": 1})
 
 
-def test_default_engine_is_embedded() -> None:
+def test_default_engine_is_embedded_neural() -> None:
     engine = create_engine()
     assert isinstance(engine, SynthesisEngine)
-    assert engine.name == "embedded"
+    assert engine.name == "embedded-neural"
 
 
 def test_sampling_options_are_range_checked_and_listed() -> None:
