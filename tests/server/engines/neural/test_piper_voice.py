@@ -32,3 +32,13 @@ def test_synthesis_length_follows_the_length_scale(piper: PiperVoice) -> None:
     assert normal.dtype == np.float32 and piper.sample_rate == 22_050
     assert 1.2 * len(normal) < len(slow) < 1.8 * len(normal)
     assert piper.synthesize("...").size == 0
+
+
+def test_the_same_text_renders_the_same_audio_even_past_the_noise_bank(piper: PiperVoice) -> None:
+    text = "A cold wind blew across the open field."
+    first, second = piper.synthesize(text), piper.synthesize(text)
+    assert np.array_equal(first, second) and np.abs(first).max() > 0.1
+    assert not np.array_equal(first[:20_000], piper.synthesize("A warm wind blew across the open field.")[:20_000])
+    # ~20 s needs more frames than the 1,024-frame noise bank holds: it is tiled, not cut.
+    long = piper.synthesize(", ".join([text.rstrip(".")] * 8) + ".")
+    assert len(long) > 15 * piper.sample_rate and np.isfinite(long).all()
