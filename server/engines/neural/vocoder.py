@@ -14,6 +14,7 @@ sentence is ready after one window rather than after the whole sentence.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
@@ -156,7 +157,7 @@ class Vocoder:
         """Audio for ``mel`` window by window (each window vocoded with context frames)."""
         frames = len(mel)
         bounds = [0, *range(min(first, frames), frames, window), frames]
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, stop in itertools.pairwise(bounds):
             if stop <= start:
                 continue
             left = max(0, start - CONTEXT_FRAMES)
