@@ -163,11 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10, help="requests per sequential measurement")
     parser.add_argument("--concurrency", default="1,2,4,8", help="client counts to try")
     parser.add_argument("--per-client", type=int, default=3, help="requests per concurrent client")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "synthesis_load.json")
+    parser.add_argument("--engine", default=Settings.model_fields["engine"].default,
+                        help="synthesis engine (default: the server's default)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="result file (default: results/synthesis_load_<engine>.json)")
     args = parser.parse_args(argv)
+    out = args.out or RESULTS_DIR / f"synthesis_load_{args.engine}.json"
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings.load(data_dir=Path(data_dir), listen="127.0.0.1:0", admin_token=ADMIN,
-                                 cpu_workers=args.workers, consent_verify_statement=False,
+                                 engine=args.engine, cpu_workers=args.workers, consent_verify_statement=False,
                                  rate_limit_per_minute=1_000_000, rate_limit_burst=100_000)
         started = time.perf_counter()
         server = BackgroundServer(settings)
@@ -179,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 stub.Synthesize(synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Warm up."), metadata=md)
                 results: dict[str, Any] = {
                     "machine": machine_description(),
+                    "engine": args.engine,
                     "workers": args.workers,
                     "server_start_seconds": startup,
                     "single": single_requests(stub, md, voice_id, args.requests),
@@ -189,10 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                 }
         finally:
             server.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
     single, first = results["single"], results["first_chunk_one_sentence"]
-    print(f"machine: {results['machine']}, {args.workers} workers")
+    print(f"machine: {results['machine']}, engine {args.engine}, {args.workers} workers")
     print(f"Synthesize, one at a time: RTF mean {single['rtf_mean']:.3f} (p95 {single['rtf_p95']:.3f}), "
           f"latency p50 {single['latency_p50_s'] * 1000:.0f} ms")
     print(f"SynthesizeStream first chunk (one sentence): p50 {first['first_chunk_p50_s'] * 1000:.0f} ms, "
@@ -204,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in results["concurrency"]:
         print(f"{row['clients']:7d} | {row['completed']:9d} | {row['refused']:7d} | "
               f"{row['audio_seconds_per_second']:13.2f} | {row['latency_p50_s']:9.2f} s | {row['latency_p95_s']:9.2f} s")
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 

@@ -87,6 +87,11 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         names.update({"en", "cmn"})
         return tuple(sorted(names))
 
+    def prepare(self) -> None:
+        """Render the reference passages enrollment compares against (about 2 s), up front."""
+        for base, variant in ((PIPER, "m1"), (ESPEAK, "m1"), (ESPEAK, "f1")):
+            self._passage(base, variant)
+
     # -- base voices -------------------------------------------------------------------
 
     def _render(self, base: str, text: str, code: str, variant: str, speed: float) -> np.ndarray:
