@@ -24,8 +24,9 @@ test: $(STAMP)
 # Benchmarks need real speech (default: the team corpus beside the checkout); see docs/benchmarks.md.
 CORPUS ?= ../shared/corpus
 bench: $(STAMP)
-	$(PY) benchmarks/voice_quality.py --corpus $(CORPUS) --engine embedded
-	$(PY) benchmarks/synthesis_load.py --corpus $(CORPUS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/voice_quality.py --corpus $(CORPUS) --engine embedded-neural
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/voice_quality.py --corpus $(CORPUS) --engine embedded-neural --language cmn
+	$(PY) benchmarks/synthesis_load.py --corpus $(CORPUS) --engine embedded-neural
 	$(PY) benchmarks/watermark_robustness.py --corpus $(CORPUS)
 
 protos: $(STAMP)

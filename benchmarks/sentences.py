@@ -30,3 +30,14 @@ SENTENCES: tuple[str, ...] = (
     "We watched the sun go down behind the hills.",
     "The meeting was moved to March 3rd at 10:30 am.",
 )
+
+#: Mandarin sentences for the cross-language check (similarity and speed only: the bundled
+#: recogniser is English-only, so there is no Mandarin WER).
+MANDARIN_SENTENCES: tuple[str, ...] = (
+    "今天早上的火车又晚点了，我们只好走路去公司。",
+    "请把绿色的杯子放在柜子最上面的一层。",
+    "下午的风很大，田野里一个人也没有。",
+    "我妹妹在车库后面种了西红柿和豆角。",
+    "你能告诉我最近的邮局在哪里吗？",
+    "我们需要三个面包和十二个鸡蛋。",
+)

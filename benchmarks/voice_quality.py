@@ -7,6 +7,11 @@ unconverted base voice (if it has one), the speaker's own recordings (ceiling) a
 other speakers' recordings (floor). Prints a table and writes JSON.
 
     python benchmarks/voice_quality.py --corpus ../shared/corpus --engine embedded-neural
+    python benchmarks/voice_quality.py --corpus ../shared/corpus --engine embedded-neural --language cmn
+
+With ``--language cmn`` the sentences are Mandarin and only similarity (to the speakers'
+English recordings: a cross-language score) and speed are measured; the bundled
+recogniser is English-only, so there is no Mandarin WER.
 
 Pin it to one core (``taskset -c 0``) for the one-core figures: the engines run one
 thread, but numpy's BLAS and ONNX Runtime would otherwise borrow a second core.
@@ -37,7 +42,7 @@ from benchmarks.scoring import (
     first_item_latency,
     timed,
 )
-from benchmarks.sentences import SENTENCES
+from benchmarks.sentences import MANDARIN_SENTENCES, SENTENCES
 from server.engines import SynthesisParams, create_engine
 
 ENROLL_UTTERANCES = 6
@@ -62,9 +67,9 @@ def load_speakers(corpus: Path) -> dict[str, list[tuple[np.ndarray, int]]]:
     return speakers
 
 
-def _synthesize(engine: Any, model: Any, text: str) -> tuple[np.ndarray, int, float, float]:
+def _synthesize(engine: Any, model: Any, text: str, language: str) -> tuple[np.ndarray, int, float, float]:
     first, total, chunks = first_item_latency(
-        lambda: engine.synthesize(model, text, "en", SynthesisParams())
+        lambda: engine.synthesize(model, text, language, SynthesisParams())
     )
     rate = chunks[0].sample_rate
     return np.concatenate([c.samples for c in chunks]), rate, first, total
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     speakers = load_speakers(args.corpus)
     if args.speakers:
         speakers = {k: v for k, v in speakers.items() if k in args.speakers}
-    sentences = SENTENCES[: args.sentences]
+    english = args.language == "en"
+    sentences = (SENTENCES if english else MANDARIN_SENTENCES)[: args.sentences]
     options = json.loads(args.options) if args.options else None
     engine = create_engine(args.engine, options)
     scorer = SpeakerScorer(threads=args.threads)
@@ -93,9 +99,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     render_base = getattr(engine, "render_unconverted", None)
     if render_base is not None and not args.no_baselines:
         for sentence in sentences:
-            audio = render_base(sentence, "en")
+            audio = render_base(sentence, args.language)
             base_embeddings.append(scorer.embed(audio, engine.native_sample_rate))
-            base_pairs.append((sentence, transcriber.transcribe(audio, engine.native_sample_rate)))
+            if english:
+                base_pairs.append((sentence, transcriber.transcribe(audio, engine.native_sample_rate)))
 
     rows: dict[str, dict[str, Any]] = {}
     all_pairs: list[tuple[str, str]] = []
@@ -109,12 +116,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pairs: list[tuple[str, str]] = []
         synth_seconds = audio_seconds = 0.0
         for index, sentence in enumerate(sentences):
-            audio, rate, first, total = _synthesize(engine, model, sentence)
+            audio, rate, first, total = _synthesize(engine, model, sentence, args.language)
             synth_seconds += total
             audio_seconds += len(audio) / rate
             first_chunks.append(first)
             embeddings.append(scorer.embed(audio, rate))
-            pairs.append((sentence, transcriber.transcribe(audio, rate)))
+            if english:
+                pairs.append((sentence, transcriber.transcribe(audio, rate)))
             if args.save_audio and index < 3:
                 args.save_audio.mkdir(parents=True, exist_ok=True)
                 sf.write(args.save_audio / f"{sid}_{index}.wav", audio, rate)
@@ -129,7 +137,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "floor_similarity_centroid": statistics.mean(
                 scorer.centroid_cosine(embs, refs) for other, embs in enroll_embeddings.items() if other != sid
             ),
-            "wer": corpus_wer(pairs),
+            "wer": corpus_wer(pairs) if english else None,
             "rtf": synth_seconds / audio_seconds,
             "enroll_seconds": enroll.seconds,
             "enroll_audio_seconds": len(enroll_audio) / clips[0][1],
@@ -155,7 +163,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "floor_similarity": statistics.mean(r["floor_similarity"] for r in rows.values()),
         "ceiling_similarity_centroid": statistics.mean(r["ceiling_similarity_centroid"] for r in rows.values()),
         "floor_similarity_centroid": statistics.mean(r["floor_similarity_centroid"] for r in rows.values()),
-        "wer": corpus_wer(all_pairs),
+        "wer": corpus_wer(all_pairs) if english else None,
         "rtf": total_synth / total_audio,
         "first_chunk_ms_median": 1000 * statistics.median(first_chunks),
         "first_chunk_ms_max": 1000 * max(first_chunks),
@@ -165,9 +173,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if base_embeddings:
         summary["base_similarity"] = statistics.mean(r["base_similarity"] for r in rows.values())
-        summary["base_wer"] = corpus_wer(base_pairs)
+        if english:
+            summary["base_wer"] = corpus_wer(base_pairs)
     return {
         "engine": args.engine,
+        "language": args.language,
         "engine_version": engine.version,
         "options": options or {},
         "sentences": list(sentences),
@@ -183,9 +193,13 @@ def _row_line(sid: str, row: dict[str, Any]) -> str:
     return (
         f"{sid:>6}  sim {row['similarity']:.3f} (centroid {row['similarity_centroid']:.3f}, "
         f"base {base if base is None else f'{base:.3f}'}, ceiling {row['ceiling_similarity']:.3f}, "
-        f"floor {row['floor_similarity']:.3f})  WER {100 * row['wer']:5.1f}%  RTF {row['rtf']:.3f}  "
+        f"floor {row['floor_similarity']:.3f})  WER {_percent(row['wer'])}  RTF {row['rtf']:.3f}  "
         f"enroll {row['enroll_seconds']:.1f}s  model {row['model_bytes'] / 1024:.0f} KB"
     )
+
+
+def _percent(value: float | None) -> str:
+    return "  n/a" if value is None else f"{100 * value:5.1f}%"
 
 
 def print_summary(results: dict[str, Any]) -> None:
@@ -199,7 +213,7 @@ def print_summary(results: dict[str, Any]) -> None:
         print(f"  base voice (unconverted)   {s['base_similarity']:.3f}")
     print(f"  ceiling (same speaker)     {s['ceiling_similarity']:.3f}")
     print(f"  floor (other speakers)     {s['floor_similarity']:.3f}")
-    print(f"WER                          {100 * s['wer']:.1f}%     <= 8%")
+    print(f"WER                          {_percent(s['wer'])}     <= 8%")
     if "base_wer" in s:
         print(f"  base voice WER             {100 * s['base_wer']:.1f}%")
     print(f"real-time factor             {s['rtf']:.3f}     <= 0.3")
@@ -214,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=_default_corpus(), help="corpus folder")
     parser.add_argument("--engine", default="embedded", help="engine name (registry)")
     parser.add_argument("--options", default="", help="engine options as JSON")
+    parser.add_argument("--language", choices=("en", "cmn"), default="en",
+                        help="sentence language: en (all measures) or cmn (similarity and speed)")
     parser.add_argument("--sentences", type=int, default=len(SENTENCES), help="number of sentences")
     parser.add_argument("--speakers", nargs="*", default=None, help="only these speaker ids")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for scoring models")
@@ -225,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("corpus folder not found; pass --corpus DIR")
     results = run(args)
     print_summary(results)
-    out = args.out or ROOT / "benchmarks" / "results" / f"voice_quality_{args.engine}.json"
+    suffix = "" if args.language == "en" else f"_{args.language}"
+    out = args.out or ROOT / "benchmarks" / "results" / f"voice_quality_{args.engine}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out}")

@@ -29,8 +29,10 @@ from server.engines.embedded.enroll import MAX_RATE_FACTOR, MIN_RATE_FACTOR, pre
 from server.engines.embedded.stats import frame_energy_db, syllable_rate
 from server.engines.embedded.world import WORK_RATE
 from server.engines.neural.convert import (
+    Aperiodicity,
     f0_track,
     map_mel,
+    mean_aperiodicity,
     mel_stats,
     pitch_stats,
     shift_voice,
@@ -39,7 +41,7 @@ from server.engines.neural.convert import (
 from server.engines.neural.hifigan import SAMPLE_RATE, log_mel
 from server.engines.neural.piper_voice import PiperVoice
 from server.engines.neural.profile import NeuralProfile
-from server.engines.neural.vocoder import Vocoder
+from server.engines.neural.vocoder import FIRST_WINDOW_FRAMES, Vocoder
 from server.errors import InvalidArgument, InvalidAudio
 from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
 from server.text import base_language, normalize, split_sentences, validate_text
@@ -51,6 +53,9 @@ MIN_VOICED_SECONDS = 1.0
 HIGH_PITCH_HZ = 165.0
 #: Samples are kept inside this level (HiFi-GAN's tanh output can touch full scale).
 PEAK_LIMIT = 0.99
+#: Audio converted ahead of the rest of a sentence for its first window (24 frames plus
+#: 13 of context end 0.46 s in; the rest is margin for WORLD's and the resampler's edges).
+HEAD_SECONDS = 0.6
 
 
 class EmbeddedNeuralEngine(SynthesisEngine):
@@ -64,20 +69,22 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         self,
         max_text_chars: int = 5_000,
         vocoder: str = "int8",
+        piper: str = "float",
         cache_dir: str | None = None,
         threads: int = 1,
     ) -> None:
         if vocoder not in ("int8", "torch"):
             raise InvalidArgument("vocoder must be 'int8' or 'torch'")
+        if piper not in ("int8", "float"):
+            raise InvalidArgument("piper must be 'int8' or 'float'")
         self._max_text_chars = int(max_text_chars)
         self._lock = threading.Lock()
         self._passages: dict[str, np.ndarray] = {}
-        self._piper = PiperVoice(threads=threads)
+        self._noise: dict[str, Aperiodicity] = {}
+        cache = Path(cache_dir) if cache_dir else None
+        self._piper = PiperVoice(threads=threads, precision=piper, cache_dir=cache)
         self._vocoder = Vocoder(
-            calibration=self._calibration_mels,
-            backend=vocoder,
-            cache_dir=Path(cache_dir) if cache_dir else None,
-            threads=threads,
+            calibration=self._calibration_mels, backend=vocoder, cache_dir=cache, threads=threads
         )
 
     @property
@@ -90,7 +97,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
     def prepare(self) -> None:
         """Render the reference passages enrollment compares against (about 2 s), up front."""
         for base, variant in ((PIPER, "m1"), (ESPEAK, "m1"), (ESPEAK, "f1")):
-            self._passage(base, variant)
+            self._aperiodicity(base, variant)
 
     # -- base voices -------------------------------------------------------------------
 
@@ -108,6 +115,15 @@ class EmbeddedNeuralEngine(SynthesisEngine):
             if key not in self._passages:
                 self._passages[key] = self._render(base, REFERENCE_PASSAGE, "en", variant, 1.0)
             return self._passages[key]
+
+    def _aperiodicity(self, base: str, variant: str) -> Aperiodicity:
+        """The base voice's mean aperiodicity, measured on its passage once per process."""
+        key = f"{base}:{variant}"
+        passage = self._passage(base, variant)
+        with self._lock:
+            if key not in self._noise:
+                self._noise[key] = mean_aperiodicity(passage)
+            return self._noise[key]
 
     def _passage_rate(self, base: str, variant: str) -> float:
         """Syllables per second of speech in the base voice's reading of the passage."""
@@ -150,9 +166,12 @@ class EmbeddedNeuralEngine(SynthesisEngine):
             rate_factor=float(np.clip(rate_factor, MIN_RATE_FACTOR, MAX_RATE_FACTOR)),
         )
         for base in (PIPER, ESPEAK):
-            passage = self._passage(base, variant if base == ESPEAK else "m1")
+            base_variant = variant if base == ESPEAK else "m1"
+            passage = self._passage(base, base_variant)
             base_pitch = pitch_stats(f0_track(passage, SAMPLE_RATE))
-            shifted = shift_voice(passage, base_pitch, speaker_pitch, warp)
+            shifted = shift_voice(
+                passage, base_pitch, speaker_pitch, warp, self._aperiodicity(base, base_variant)
+            )
             profile.base_pitch[base] = base_pitch
             profile.base_mel[base] = mel_stats(log_mel(shifted))
         # Level: the speaker's recording level is not part of the voice. Shift the speaker's
@@ -208,10 +227,28 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         audio = self._render(base, sentence, code, profile.espeak_variant, speed * profile.rate_factor)
         if audio.size == 0:
             return
-        shifted = shift_voice(audio, profile.base_pitch[base], profile.speaker_pitch, profile.warp)
-        mel = map_mel(log_mel(shifted), profile.base_mel[base], profile.speaker_mel)
-        for piece in self._vocoder.stream(mel):
-            yield np.clip(piece, -PEAK_LIMIT, PEAK_LIMIT)
+        start = 0
+        head = round(HEAD_SECONDS * SAMPLE_RATE)
+        if len(audio) >= 2 * head:
+            # The first window needs only the first ~0.45 s: convert a head alone first, so
+            # the first audio does not wait for the whole sentence's WORLD pass. WORLD is
+            # causal enough that the head's frames match the full pass away from its end.
+            head_mel = self.converted_mel(profile, base, audio[:head])
+            yield self._clip(self._vocoder.render(head_mel, 0, FIRST_WINDOW_FRAMES))
+            start = FIRST_WINDOW_FRAMES
+        mel = self.converted_mel(profile, base, audio)
+        for piece in self._vocoder.stream(mel, start):
+            yield self._clip(piece)
+
+    def converted_mel(self, profile: NeuralProfile, base: str, speech: np.ndarray) -> np.ndarray:
+        """Base-voice speech at 22,050 Hz -> the speaker's log-mel (pitch, warp, band stats)."""
+        noise = self._aperiodicity(base, profile.espeak_variant if base == ESPEAK else "m1")
+        shifted = shift_voice(speech, profile.base_pitch[base], profile.speaker_pitch, profile.warp, noise)
+        return map_mel(log_mel(shifted), profile.base_mel[base], profile.speaker_mel)
+
+    @staticmethod
+    def _clip(audio: np.ndarray) -> np.ndarray:
+        return np.clip(audio, -PEAK_LIMIT, PEAK_LIMIT)
 
     def render_unconverted(self, sentence: str, language: str, variant: str = "m1") -> np.ndarray:
         """The base voice alone (the benchmark's baseline)."""

@@ -1,105 +1,84 @@
 """The neural vocoder: HiFi-GAN V1 compiled to an int8 ONNX Runtime graph, streamed by window.
 
-The float PyTorch generator runs at about 0.4x real time on one core here; the same
-network exported to ONNX and statically quantised to int8 (per-channel weights, QDQ
-format) runs at about 0.13x with the same transcripts (docs/engines.md). The quantised
-graph is derived, not shipped: it is built from the bundled checkpoint the first time a
-process needs it (about half a minute) and cached on disk, named by the checkpoint's hash,
-so a changed checkpoint never meets a stale graph.
+The float PyTorch generator runs at about 0.4-0.6x real time on one core here; the same
+network exported to ONNX and statically quantised to int8 (:mod:`quantize`) runs at about
+0.13-0.17x with the same transcripts (docs/engines.md).
 
 Mel frames are vocoded in windows with context on both sides, so the first audio of a
-sentence is ready after one window rather than after the whole sentence.
+sentence is ready after one short window rather than after the whole sentence.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from server.engines.neural.hifigan import HOP, N_MELS, bundled_checkpoint, load_generator
+from server.engines.neural.hifigan import (
+    HOP,
+    N_MELS,
+    bundled_checkpoint,
+    load_generator,
+    with_polyphase_upsampling,
+)
+from server.engines.neural.quantize import (
+    cached_int8_graph,
+    cpu_session,
+    default_cache_dir,
+    file_hash,
+)
 
-LOG = logging.getLogger(__name__)
-#: Mel frames per streamed window (about 0.74 s) and context frames on each side; the
-#: generator's receptive field is well inside 16 frames, so windows join seamlessly. The
-#: first window of an utterance is shorter, so its first audio comes out sooner.
-WINDOW_FRAMES = 64
+#: Streamed windows: the first is short, so a sentence's first audio leaves early; each
+#: next one is twice as long (up to the maximum), so the context overhead shrinks while
+#: every window is still ready before the audio already sent has finished playing.
 FIRST_WINDOW_FRAMES = 24
-CONTEXT_FRAMES = 16
-_FORMAT = "hifigan-v1-int8-1"
+MAX_WINDOW_FRAMES = 256
+#: Mel frames of context on each side of a window. A frame influences the generator's
+#: output for 12.5 frames either way (measured), so 13 frames make windowed output equal
+#: to whole-utterance output.
+CONTEXT_FRAMES = 13
+_FORMAT = "hifigan-v1-int8-3"
 
 
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/voxguard`` (``~/.cache/voxguard``); ``VOXGUARD_CACHE_DIR`` overrides it
-    through the settings."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "voxguard"
+def _export_generator(checkpoint: Path) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        import torch
 
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def build_int8_graph(
-    checkpoint: Path, target: Path, calibration: list[np.ndarray]
-) -> None:
-    """Export the generator to ONNX, quantise it to int8 with ``calibration`` mels, write ``target``."""
-    import torch
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class _Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._items = iter(calibration)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            mel = next(self._items, None)
-            return None if mel is None else {"mel": mel.T[None].astype(np.float32)}
-
-    generator = load_generator(checkpoint)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        plain = Path(scratch) / "float.onnx"
-        prepared = Path(scratch) / "prepared.onnx"
-        quantised = Path(scratch) / "int8.onnx"
+        generator = with_polyphase_upsampling(load_generator(checkpoint))
         with torch.inference_mode():
             torch.onnx.export(
                 generator,
-                (torch.zeros(1, N_MELS, 2 * WINDOW_FRAMES),),
-                str(plain),
+                (torch.zeros(1, N_MELS, 128),),
+                str(path),
                 input_names=["mel"],
                 output_names=["audio"],
                 dynamic_axes={"mel": {2: "frames"}, "audio": {2: "samples"}},
                 opset_version=17,
                 dynamo=False,
             )
-        quant_pre_process(str(plain), str(prepared))
-        quantize_static(
-            str(prepared),
-            str(quantised),
-            _Reader(),
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-        )
-        os.replace(quantised, target)  # atomic: a concurrent reader sees old or new, whole
+
+    return write
+
+
+def windows(frames: int, start: int = 0) -> list[tuple[int, int]]:
+    """(start, stop) frame ranges covering ``start``-``frames``: 24 frames first (from frame
+    0), then each window twice the last, at most :data:`MAX_WINDOW_FRAMES`; a remainder
+    shorter than half a window joins the window before it."""
+    bounds: list[tuple[int, int]] = []
+    size = FIRST_WINDOW_FRAMES
+    cursor = start
+    if start > 0:
+        size = min(2 * FIRST_WINDOW_FRAMES, MAX_WINDOW_FRAMES)
+    while cursor < frames:
+        stop = min(frames, cursor + size)
+        if bounds and frames - stop < size // 2:
+            stop = frames
+        bounds.append((cursor, stop))
+        cursor, size = stop, min(2 * size, MAX_WINDOW_FRAMES)
+    return bounds
 
 
 class Vocoder:
@@ -119,27 +98,20 @@ class Vocoder:
     ) -> None:
         self.backend = backend
         self._lock = threading.Lock()
+        self._session: Any = None
         checkpoint = bundled_checkpoint()
         if backend == "torch":
             import torch
 
             self._generator = load_generator(checkpoint)
             self._torch = torch
-            self._session = None
             return
-        import onnxruntime
-
-        cache = cache_dir or default_cache_dir()
-        graph = cache / f"{_FORMAT}-{_file_hash(checkpoint)}.onnx"
-        if not graph.exists():
-            LOG.info("building the int8 vocoder graph once, into %s", graph.parent)
-            build_int8_graph(checkpoint, graph, calibration())
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(graph), options, providers=["CPUExecutionProvider"]
+        graph = cached_int8_graph(
+            (cache_dir or default_cache_dir()) / f"{_FORMAT}-{file_hash(checkpoint)}.onnx",
+            _export_generator(checkpoint),
+            lambda: ({"mel": mel.T[None].astype(np.float32)} for mel in calibration()),
         )
+        self._session = cpu_session(graph, threads)
 
     def _run(self, mel: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(mel.T[None], dtype=np.float32)
@@ -151,20 +123,18 @@ class Vocoder:
                     audio = self._generator(self._torch.from_numpy(batch)).numpy()
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
-    def stream(
-        self, mel: np.ndarray, window: int = WINDOW_FRAMES, first: int = FIRST_WINDOW_FRAMES
-    ) -> Iterator[np.ndarray]:
-        """Audio for ``mel`` window by window (each window vocoded with context frames)."""
-        frames = len(mel)
-        bounds = [0, *range(min(first, frames), frames, window), frames]
-        for start, stop in itertools.pairwise(bounds):
-            if stop <= start:
-                continue
-            left = max(0, start - CONTEXT_FRAMES)
-            right = min(frames, stop + CONTEXT_FRAMES)
-            audio = self._run(mel[left:right])
-            offset = (start - left) * HOP
-            yield audio[offset : offset + (stop - start) * HOP]
+    def render(self, mel: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Audio for mel frames ``start``-``stop``, vocoded with context frames on each side."""
+        left = max(0, start - CONTEXT_FRAMES)
+        right = min(len(mel), stop + CONTEXT_FRAMES)
+        audio = self._run(mel[left:right])
+        offset = (start - left) * HOP
+        return audio[offset : offset + (stop - start) * HOP]
+
+    def stream(self, mel: np.ndarray, start: int = 0) -> Iterator[np.ndarray]:
+        """Audio for ``mel`` from frame ``start`` on, window by window (see :func:`windows`)."""
+        for first, last in windows(len(mel), start):
+            yield self.render(mel, first, last)
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """Whole-utterance audio for ``mel``."""

@@ -63,6 +63,19 @@ def test_a_sentence_streams_in_several_windows_at_the_native_rate(
     assert np.sqrt(np.mean(audio**2)) > 0.02
 
 
+def test_the_first_window_converted_ahead_matches_the_whole_sentence_pass(
+    neural: EmbeddedNeuralEngine, male_voice: VoiceModel
+) -> None:
+    profile = NeuralProfile.from_bytes(male_voice.data)
+    first = next(iter(neural.stream_sentence(profile, SENTENCE, "en")))
+    assert len(first) == 24 * 256
+    # What the first window would be, had it waited for the whole sentence's WORLD pass.
+    speech = neural._render("piper", SENTENCE, "en", "m1", profile.rate_factor)
+    mel = neural.converted_mel(profile, "piper", speech)
+    expected = np.clip(neural._vocoder.render(mel, 0, 24), -0.99, 0.99)
+    assert float(np.max(np.abs(first - expected))) < 0.01 * float(np.max(np.abs(expected)))
+
+
 def test_the_output_says_the_words(neural: EmbeddedNeuralEngine, female_voice: VoiceModel) -> None:
     audio = _speech(neural, female_voice, SENTENCE)
     heard = _words(Transcriber().transcribe(Audio(samples=audio, sample_rate=22_050)))

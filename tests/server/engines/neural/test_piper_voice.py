@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from server.engines.neural.piper_voice import PiperVoice
+from server.errors import InvalidArgument
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +45,21 @@ def test_the_same_text_renders_the_same_audio_even_past_the_noise_bank(piper: Pi
     # ~20 s needs more frames than the 1,024-frame noise bank holds: it is tiled, not cut.
     long = piper.synthesize(", ".join([text.rstrip(".")] * 8) + ".")
     assert len(long) > 15 * piper.sample_rate and np.isfinite(long).all()
+
+
+def test_the_int8_decoder_option_is_built_once_and_still_speaks_the_words(tmp_path: Path) -> None:
+    import re
+
+    from server.audio import Audio
+    from server.speech.asr import Transcriber
+
+    voice = PiperVoice(precision="int8", cache_dir=tmp_path)
+    assert [p.name.startswith("piper-en_US-joe-medium-int8-1-") for p in tmp_path.glob("*.onnx")] == [True]
+    audio = voice.synthesize("My sister planted tomatoes and beans behind the garage.")
+    heard = re.sub(r"[^a-z ]+", " ", Transcriber().transcribe(Audio(audio, voice.sample_rate)).lower()).split()
+    assert {"sister", "planted", "tomatoes", "beans", "garage"} <= set(heard), heard
+
+
+def test_an_unknown_precision_is_refused() -> None:
+    with pytest.raises(InvalidArgument, match="'int8' or 'float'"):
+        PiperVoice(precision="fp16")

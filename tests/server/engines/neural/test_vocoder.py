@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch.nn.utils import parametrizations
 
 from server.engines.neural import EmbeddedNeuralEngine
-from server.engines.neural.hifigan import HOP, Generator, fold_weight_norm, load_generator, log_mel
-from server.engines.neural.vocoder import default_cache_dir
+from server.engines.neural.hifigan import (
+    HOP,
+    Generator,
+    PolyphaseUpsample,
+    fold_weight_norm,
+    load_generator,
+    log_mel,
+    with_polyphase_upsampling,
+)
+from server.engines.neural.quantize import default_cache_dir
+from server.engines.neural.vocoder import CONTEXT_FRAMES, windows
 
 
 def test_folding_weight_norm_gives_the_normalised_weight() -> None:
@@ -27,6 +38,30 @@ def test_generator_turns_each_mel_frame_into_256_samples() -> None:
         audio = Generator().eval()(torch.randn(1, 80, 12))
     assert audio.shape == (1, 1, 12 * HOP)
     assert float(audio.abs().max()) <= 1.0
+
+
+def test_polyphase_upsampling_computes_the_transposed_convolution() -> None:
+    torch.manual_seed(2)
+    for stride in (2, 8):
+        up = torch.nn.ConvTranspose1d(6, 4, 2 * stride, stride, padding=stride // 2)
+        x = torch.randn(1, 6, 9)
+        with torch.inference_mode():
+            torch.testing.assert_close(PolyphaseUpsample(up)(x), up(x), atol=1e-5, rtol=1e-5)
+    generator = load_generator()
+    mel = torch.randn(1, 80, 20) - 5
+    with torch.inference_mode():
+        expected = generator(mel)
+        torch.testing.assert_close(with_polyphase_upsampling(generator)(mel), expected, atol=1e-5, rtol=1e-4)
+
+
+def test_windows_start_short_then_double_and_fold_short_tails() -> None:
+    assert windows(285) == [(0, 24), (24, 72), (72, 168), (168, 285)]
+    assert windows(30) == [(0, 24), (24, 30)]  # the first window never waits for a tail
+    assert windows(285, start=24) == [(24, 72), (72, 168), (168, 285)]
+    spans = windows(2_000)
+    assert spans[0] == (0, 24) and max(stop - start for start, stop in spans) <= 256 + 128
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans)) and spans[-1][1] == 2_000
+    assert CONTEXT_FRAMES >= 13  # the generator's reach is 12.5 frames each way
 
 
 def test_log_mel_has_one_frame_per_hop() -> None:
@@ -59,5 +94,5 @@ def test_windowed_vocoding_equals_whole_utterance_vocoding(neural: EmbeddedNeura
 
 def test_the_int8_graph_is_cached_by_checkpoint_hash(neural: EmbeddedNeuralEngine) -> None:
     assert neural._vocoder.backend == "int8"
-    graphs = list(default_cache_dir().glob("hifigan-v1-int8-1-*.onnx"))
+    graphs = list(default_cache_dir().glob("hifigan-v1-int8-3-*.onnx"))
     assert graphs, "the int8 graph is built once and cached"
