@@ -114,6 +114,24 @@ def voice(engine: str = "embedded") -> str:
     return "\n".join(lines)
 
 
+def voice_mandarin() -> str:
+    """The embedded engines side by side on Mandarin sentences (similarity and speed only)."""
+    lines = [
+        "| engine | similarity | centroid sim. | base voice | floor | RTF | first chunk (median / max) | sentences x speakers |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for engine in ("embedded", "embedded-neural"):
+        data = _load(f"voice_quality_{engine}_cmn.json")
+        s = data["summary"]
+        lines.append(
+            f"| `{engine}` | {s['similarity']:.3f} | {s['similarity_centroid']:.3f} | "
+            f"{s.get('base_similarity', float('nan')):.3f} | {s['floor_similarity']:.3f} | {s['rtf']:.3f} | "
+            f"{s['first_chunk_ms_median']:.0f} / {s['first_chunk_ms_max']:.0f} ms | "
+            f"{len(data['sentences'])} x {len(data['speakers'])} |"
+        )
+    return "\n".join(lines)
+
+
 def load(engine: str = "embedded") -> str:
     """What a gRPC caller sees: RTF, first chunk, throughput under concurrency."""
     data = _load(f"synthesis_load_{engine}.json")
@@ -146,6 +164,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "watermark": watermark,
     "voice": voice,
     "voice-neural": lambda: voice("embedded-neural"),
+    "voice-mandarin": voice_mandarin,
     "load": load,
     "load-neural": lambda: load("embedded-neural"),
 }
