@@ -265,8 +265,8 @@ class Story:
             voice = voices_pb2_grpc.VoicesStub(c.channel).Enroll(messages(), metadata=c.metadata)
         self.voice_id = voice.voice_id
         q = voice.quality
-        self.say(f"voice {voice.voice_id} READY in {time.monotonic() - began:.1f} s: "
-                 f"{q.speech_seconds:.1f} s of speech, SNR {q.snr_db:.1f} dB, "
+        self.say(f"voice {voice.voice_id} READY in {time.monotonic() - began:.1f} s (engine "
+                 f"{voice.engine}): {q.speech_seconds:.1f} s of speech, SNR {q.snr_db:.1f} dB, "
                  f"speaker match with the consent recording {q.speaker_match:.2f}")
         self.say(f"sealed blobs now: {', '.join(self.blobs_of(self.voice_id, self.consent_id))}")
 
