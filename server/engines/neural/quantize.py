@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from server.errors import FailedPrecondition
+
 LOG = logging.getLogger(__name__)
 
 Feed = dict[str, np.ndarray]
@@ -72,8 +74,15 @@ def cached_int8_graph(
             return next(self._feeds, None)
 
     LOG.info("building %s once (int8 quantisation), into %s", target.name, target.parent)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch_dir = tempfile.TemporaryDirectory(dir=target.parent)
+    except OSError as exc:
+        raise FailedPrecondition(
+            f"cannot write the int8 model cache in {target.parent} ({exc.strerror or exc}); "
+            "set VOXGUARD_CACHE_DIR to a writable folder"
+        ) from exc
+    with scratch_dir as scratch:
         plain = Path(scratch) / "float.onnx"
         prepared = Path(scratch) / "prepared.onnx"
         quantised = Path(scratch) / "int8.onnx"

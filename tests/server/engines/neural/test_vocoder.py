@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from torch.nn.utils import parametrizations
 
@@ -18,8 +20,9 @@ from server.engines.neural.hifigan import (
     log_mel,
     with_polyphase_upsampling,
 )
-from server.engines.neural.quantize import default_cache_dir
+from server.engines.neural.quantize import cached_int8_graph, default_cache_dir
 from server.engines.neural.vocoder import CONTEXT_FRAMES, windows
+from server.errors import FailedPrecondition
 
 
 def test_folding_weight_norm_gives_the_normalised_weight() -> None:
@@ -96,3 +99,10 @@ def test_the_int8_graph_is_cached_by_checkpoint_hash(neural: EmbeddedNeuralEngin
     assert neural._vocoder.backend == "int8"
     graphs = list(default_cache_dir().glob("hifigan-v1-int8-3-*.onnx"))
     assert graphs, "the int8 graph is built once and cached"
+
+
+def test_an_unwritable_cache_folder_is_reported_with_the_setting_to_change(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(FailedPrecondition, match="set VOXGUARD_CACHE_DIR to a writable folder"):
+        cached_int8_graph(blocker / "graph.onnx", lambda path: None, lambda: iter(()))
