@@ -7,13 +7,12 @@ fine-tuned weights without exporting again gets one clear line instead of the ol
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from server.engines.checksums import file_sha256
 from server.errors import FailedPrecondition
 
 EXPORT_HINT = "`voxguard gpt-sovits export-onnx --models DIR --out ONNX_DIR`"
@@ -25,19 +24,8 @@ def file_source(path: Path, kind: str) -> dict[str, Any]:
     The hash is remembered per file version (path, size, modification time), so the start-up
     check and the model load of one process read a checkpoint once, not twice.
     """
-    stat = path.stat()
-    digest = _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    return {f"{kind}_file": path.name, f"{kind}_bytes": stat.st_size, f"{kind}_sha256": digest}
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file (the size and time only key the cache)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    digest = file_sha256(path)
+    return {f"{kind}_file": path.name, f"{kind}_bytes": path.stat().st_size, f"{kind}_sha256": digest}
 
 
 def read_manifest(onnx_dir: Path, manifest_name: str, what: str,

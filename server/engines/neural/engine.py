@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from server.engines.embedded.stats import frame_energy_db, syllable_rate
 from server.engines.embedded.world import WORK_RATE
 from server.engines.neural.convert import (
     Aperiodicity,
+    PitchStats,
     f0_track,
     map_mel,
     mean_aperiodicity,
@@ -58,6 +60,16 @@ PEAK_LIMIT = 0.99
 HEAD_SECONDS = 0.6
 
 
+@dataclass(frozen=True)
+class _BaseReference:
+    """A base voice reading the reference passage, and its speaker-independent measures."""
+
+    passage: np.ndarray
+    pitch: PitchStats
+    noise: Aperiodicity
+    syllable_rate: float
+
+
 class EmbeddedNeuralEngine(SynthesisEngine):
     """Piper/eSpeak base voice -> speaker conversion -> int8 HiFi-GAN. Thread-safe."""
 
@@ -79,8 +91,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
             raise InvalidArgument("piper must be 'int8' or 'float'")
         self._max_text_chars = int(max_text_chars)
         self._lock = threading.Lock()
-        self._passages: dict[str, np.ndarray] = {}
-        self._noise: dict[str, Aperiodicity] = {}
+        self._references: dict[str, _BaseReference] = {}
         cache = Path(cache_dir) if cache_dir else None
         self._piper = PiperVoice(threads=threads, precision=piper, cache_dir=cache)
         self._vocoder = Vocoder(
@@ -97,7 +108,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
     def prepare(self) -> None:
         """Render the reference passages enrollment compares against (about 2 s), up front."""
         for base, variant in ((PIPER, "m1"), (ESPEAK, "m1"), (ESPEAK, "f1")):
-            self._aperiodicity(base, variant)
+            self._reference(base, variant)
 
     # -- base voices -------------------------------------------------------------------
 
@@ -108,32 +119,26 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         audio = render_base(text, code, variant, round(DEFAULT_RATE_WPM * speed))
         return resample(audio, WORK_RATE, SAMPLE_RATE)
 
-    def _passage(self, base: str, variant: str) -> np.ndarray:
-        """The reference passage in a base voice, rendered once per process."""
+    def _reference(self, base: str, variant: str) -> _BaseReference:
+        """The reference passage in a base voice and what enrollment and synthesis measure
+        on it (speaker-independent), computed once per process."""
         key = f"{base}:{variant}"
         with self._lock:
-            if key not in self._passages:
-                self._passages[key] = self._render(base, REFERENCE_PASSAGE, "en", variant, 1.0)
-            return self._passages[key]
-
-    def _aperiodicity(self, base: str, variant: str) -> Aperiodicity:
-        """The base voice's mean aperiodicity, measured on its passage once per process."""
-        key = f"{base}:{variant}"
-        passage = self._passage(base, variant)
-        with self._lock:
-            if key not in self._noise:
-                self._noise[key] = mean_aperiodicity(passage)
-            return self._noise[key]
-
-    def _passage_rate(self, base: str, variant: str) -> float:
-        """Syllables per second of speech in the base voice's reading of the passage."""
-        audio = resample(self._passage(base, variant), SAMPLE_RATE, WORK_RATE)
-        f0 = f0_track(audio, WORK_RATE)
-        return syllable_rate(frame_energy_db(audio, len(f0)), f0 > 0)
+            if key not in self._references:
+                passage = self._render(base, REFERENCE_PASSAGE, "en", variant, 1.0)
+                at_work_rate = resample(passage, SAMPLE_RATE, WORK_RATE)
+                f0 = f0_track(at_work_rate, WORK_RATE)
+                self._references[key] = _BaseReference(
+                    passage=passage,
+                    pitch=pitch_stats(f0_track(passage, SAMPLE_RATE)),
+                    noise=mean_aperiodicity(passage),
+                    syllable_rate=syllable_rate(frame_energy_db(at_work_rate, len(f0)), f0 > 0),
+                )
+            return self._references[key]
 
     def _calibration_mels(self) -> list[np.ndarray]:
         """Mels to quantise the vocoder with: base-voice speech, as synthesis will feed it."""
-        return [log_mel(self._passage(PIPER, "m1")), log_mel(self._passage(ESPEAK, "f1"))]
+        return [log_mel(self._reference(PIPER, "m1").passage), log_mel(self._reference(ESPEAK, "f1").passage)]
 
     # -- enrollment --------------------------------------------------------------------
 
@@ -156,7 +161,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
         variant = "f1" if median_f0 >= HIGH_PITCH_HZ else "m1"
         speaker_mel = mel_stats(log_mel(resample(audio, WORK_RATE, SAMPLE_RATE)))
         speaker_rate = syllable_rate(frame_energy_db(audio, len(f0)), f0 > 0)
-        base_rate = self._passage_rate(PIPER, "m1")
+        base_rate = self._reference(PIPER, "m1").syllable_rate
         rate_factor = speaker_rate / base_rate if speaker_rate > 0 and base_rate > 0 else 1.0
         profile = NeuralProfile(
             speaker_pitch=speaker_pitch,
@@ -166,13 +171,9 @@ class EmbeddedNeuralEngine(SynthesisEngine):
             rate_factor=float(np.clip(rate_factor, MIN_RATE_FACTOR, MAX_RATE_FACTOR)),
         )
         for base in (PIPER, ESPEAK):
-            base_variant = variant if base == ESPEAK else "m1"
-            passage = self._passage(base, base_variant)
-            base_pitch = pitch_stats(f0_track(passage, SAMPLE_RATE))
-            shifted = shift_voice(
-                passage, base_pitch, speaker_pitch, warp, self._aperiodicity(base, base_variant)
-            )
-            profile.base_pitch[base] = base_pitch
+            reference = self._reference(base, variant if base == ESPEAK else "m1")
+            shifted = shift_voice(reference.passage, reference.pitch, speaker_pitch, warp, reference.noise)
+            profile.base_pitch[base] = reference.pitch
             profile.base_mel[base] = mel_stats(log_mel(shifted))
         # Level: the speaker's recording level is not part of the voice. Shift the speaker's
         # mel mean so speech comes out as loud as the base voice's.
@@ -242,7 +243,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
 
     def converted_mel(self, profile: NeuralProfile, base: str, speech: np.ndarray) -> np.ndarray:
         """Base-voice speech at 22,050 Hz -> the speaker's log-mel (pitch, warp, band stats)."""
-        noise = self._aperiodicity(base, profile.espeak_variant if base == ESPEAK else "m1")
+        noise = self._reference(base, profile.espeak_variant if base == ESPEAK else "m1").noise
         shifted = shift_voice(speech, profile.base_pitch[base], profile.speaker_pitch, profile.warp, noise)
         return map_mel(log_mel(shifted), profile.base_mel[base], profile.speaker_mel)
 

@@ -127,7 +127,7 @@ class PiperVoice:
         self,
         files: PiperFiles | None = None,
         threads: int = 1,
-        precision: str = "int8",
+        precision: str = "float",
         cache_dir: Path | None = None,
     ) -> None:
         if precision not in ("int8", "float"):

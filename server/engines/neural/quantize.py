@@ -12,7 +12,6 @@ graph or a whole one).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from server.engines.checksums import file_sha256
 from server.errors import FailedPrecondition
 
 LOG = logging.getLogger(__name__)
@@ -36,12 +36,8 @@ def default_cache_dir() -> Path:
 
 
 def file_hash(path: Path) -> str:
-    """First 16 hex digits of the file's SHA-256."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    """First 16 hex digits of the file's SHA-256 (read once per process)."""
+    return file_sha256(path)[:16]
 
 
 def cached_int8_graph(
