@@ -14,12 +14,15 @@ import argparse
 import re
 import sys
 import tempfile
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = PROJECT_ROOT / "protos"
 OUTPUT_DIR = PROJECT_ROOT / "server" / "api" / "v1"
+LOCK_PATH = PROJECT_ROOT / "requirements.lock"
+_GENERATOR = "grpcio-tools"
+_LOCKED_GENERATOR = re.compile(r"^grpcio-tools==(\S+)", re.MULTILINE)
 _ABSOLUTE_IMPORT = re.compile(r"^from voxguard\.v1 import (\w+)", re.MULTILINE)
 _INIT = '"""Generated voxguard.v1 protobuf and gRPC modules (see server/api/generate.py)."""\n'
 
@@ -54,11 +57,35 @@ def render() -> dict[str, str]:
     return files
 
 
+def generator_mismatch(lock_text: str, installed: str | None) -> str | None:
+    """Why the installed grpcio-tools cannot reproduce the committed stubs, or None."""
+    pinned = _LOCKED_GENERATOR.search(lock_text)
+    if pinned is None:
+        return f"requirements.lock pins no {_GENERATOR}; run `make lock`"
+    if installed != pinned.group(1):
+        return (
+            f"{_GENERATOR} {installed or '(not installed)'} is installed but requirements.lock "
+            f"pins {pinned.group(1)}, which generated the committed stubs; run `make setup`"
+        )
+    return None
+
+
+def _installed_generator() -> str | None:
+    try:
+        return metadata.version(_GENERATOR)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the stubs, or with ``--check`` report whether the committed ones are stale."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if stubs are stale")
     args = parser.parse_args(argv)
+    mismatch = generator_mismatch(LOCK_PATH.read_text(), _installed_generator())
+    if mismatch is not None:
+        print(mismatch)
+        return 1
     wanted = render()
     existing = {p.name: p.read_text() for p in OUTPUT_DIR.glob("*.py*")} if OUTPUT_DIR.exists() else {}
     if args.check:
