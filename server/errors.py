@@ -8,7 +8,8 @@ for the caller: they say what was wrong and what to change, and never carry inte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -26,7 +27,24 @@ class VoxguardError(Exception):
 
 
 class InvalidArgument(VoxguardError):
-    """The request itself is wrong (bad field, undecodable audio, text too long)."""
+    """The request itself is wrong (bad field, undecodable audio, text too long).
+
+    ``field`` names the offending field of the request message when there is one (``speed``,
+    ``metadata.display_name``); callers get it as a ``google.rpc.BadRequest`` violation.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 details: Mapping[str, Any] | None = None) -> None:
+        merged = dict(details or {})
+        if field is not None:
+            merged["field"] = field
+        super().__init__(message, details=merged)
+
+    @property
+    def field(self) -> str | None:
+        """The offending request field, if the error is about one."""
+        value = self.details.get("field")
+        return value if isinstance(value, str) else None
 
 
 class InvalidAudio(InvalidArgument):
@@ -80,6 +98,17 @@ class DeadlineExceeded(VoxguardError):
 
 class Cancelled(VoxguardError):
     """The caller cancelled the request."""
+
+
+@contextmanager
+def about_field(name: str) -> Iterator[None]:
+    """Name ``name`` as the offending field of an :class:`InvalidArgument` raised inside
+    that names none (for checks, such as audio decoding, that do not know the request)."""
+    try:
+        yield
+    except InvalidArgument as error:
+        error.details.setdefault("field", name)
+        raise
 
 
 class DecryptionError(Exception):

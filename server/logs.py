@@ -70,3 +70,6 @@ def configure_logging(level: str, fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Library warnings (deprecations, pkg_resources, ...) become log records too, so stderr
+    # carries nothing but log lines.
+    logging.captureWarnings(True)

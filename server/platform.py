@@ -130,6 +130,7 @@ class Platform:
             watermark_key_file=self.settings.resolved_watermark_key_file,
             engine_options=self.settings.resolved_engine_options,
             otlp_endpoint=self.settings.otlp_endpoint,
+            log_level=self.settings.log_level, log_format=self.settings.log_format,
         )
         log.info("starting %d synthesis workers (%s)", len(configs),
                  "one per GPU" if configs[0].engine_options.get("device") else "CPU")

@@ -49,9 +49,10 @@ class ApiKeyService:
         """Create a key for a live tenant; the secret is in the result and nowhere else."""
         scope_set = tuple(sorted(set(scopes), key=lambda s: s.value))
         if not scope_set:
-            raise InvalidArgument("give at least one scope (consent, enroll, synthesize, detect)")
+            raise InvalidArgument("give at least one scope (consent, enroll, synthesize, detect)",
+                                  field="scopes")
         if len(label) > 100:
-            raise InvalidArgument("label must be at most 100 characters")
+            raise InvalidArgument("label must be at most 100 characters", field="label")
         with self._db.transaction() as session:
             return self._create(session, tenant_id, scope_set, label)
 

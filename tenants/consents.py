@@ -70,13 +70,14 @@ class ConsentService:
         """Create a pending consent with a fresh statement to read aloud."""
         name = " ".join(subject_name.split())
         if not 1 <= len(name) <= 200:
-            raise InvalidArgument("subject_name must be 1-200 characters")
+            raise InvalidArgument("subject_name must be 1-200 characters", field="subject_name")
         purpose_list = sorted(set(purposes), key=lambda p: p.value)
         if not purpose_list:
-            raise InvalidArgument("give at least one purpose (for example PURPOSE_SYNTHESIS)")
+            raise InvalidArgument("give at least one purpose (for example PURPOSE_SYNTHESIS)",
+                                  field="purposes")
         now = self._clock()
         if expires_at is not None and expires_at <= now:
-            raise InvalidArgument("expires_at must be in the future")
+            raise InvalidArgument("expires_at must be in the future", field="expires_at")
         with self._db.transaction() as session:
             tenant = live_tenant(session, tenant_id)
             phrase = make_one_time_phrase()
@@ -149,7 +150,7 @@ class ConsentService:
     def revoke(self, tenant_id: str, consent_id: str, reason: str) -> tuple[Consent, Deletion]:
         """Revoke the consent and destroy every voice under it (idempotent)."""
         if len(reason) > 500:
-            raise InvalidArgument("reason must be at most 500 characters")
+            raise InvalidArgument("reason must be at most 500 characters", field="reason")
         with self._db.transaction() as session:
             row = self._owned(session, tenant_id, consent_id, lock=True)
             repeated = row.status == ConsentStatus.REVOKED.value

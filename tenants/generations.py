@@ -62,10 +62,11 @@ class GenerationService:
         text = validate_text(options.text, self._max_text_chars)
         speed = options.speed or 1.0
         if not math.isfinite(speed) or not 0.5 <= speed <= 2.0:
-            raise InvalidArgument("speed must be between 0.5 and 2.0 (0 means 1.0)")
+            raise InvalidArgument("speed must be between 0.5 and 2.0 (0 means 1.0)", field="speed")
         if options.sample_rate and options.sample_rate not in OUTPUT_SAMPLE_RATES:
             raise InvalidArgument(
-                f"sample_rate_hz must be 0 or one of {', '.join(map(str, OUTPUT_SAMPLE_RATES))}"
+                f"sample_rate_hz must be 0 or one of {', '.join(map(str, OUTPUT_SAMPLE_RATES))}",
+                field="sample_rate_hz",
             )
         sampling = dict(options.sampling)
         params = SynthesisParams(speed=speed, **sampling)  # range checks, before any record
@@ -121,7 +122,7 @@ class GenerationService:
     def find(self, tenant_id: str, generation_id: str) -> Generation | None:
         """Like :meth:`get` but None instead of NOT_FOUND."""
         if not is_generation_id(generation_id):
-            raise InvalidArgument("generation_id must be 16 hex digits")
+            raise InvalidArgument("generation_id must be 16 hex digits", field="generation_id")
         with self._db.transaction(write=False) as session:
             row = session.get(GenerationRow, generation_id.lower())
             if row is None or row.tenant_id != tenant_id:

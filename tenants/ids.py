@@ -35,5 +35,6 @@ def clamp_page_size(page_size: int) -> int:
     if page_size == 0:
         return 100
     if not 1 <= page_size <= 1000:
-        raise InvalidArgument("page_size must be between 1 and 1000 (0 means 100)")
+        raise InvalidArgument("page_size must be between 1 and 1000 (0 means 100)",
+                              field="page_size")
     return page_size

@@ -57,7 +57,8 @@ class PageTokens:
             valid = False
         if not valid:
             raise InvalidArgument(
-                "page_token is not valid for this listing; pass next_page_token unchanged"
+                "page_token is not valid for this listing; pass next_page_token unchanged",
+                field="page_token",
             )
         created, object_id = json.loads(_unb64(cursor))
         return datetime.fromisoformat(created), str(object_id)

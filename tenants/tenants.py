@@ -34,7 +34,7 @@ class TenantService:
         """Create a tenant and its wrapped tenant key."""
         name = display_name.strip()
         if not 1 <= len(name) <= 100:
-            raise InvalidArgument("display_name must be 1-100 characters")
+            raise InvalidArgument("display_name must be 1-100 characters", field="display_name")
         tenant_id = new_id("tenant")
         row = TenantRow(id=tenant_id, display_name=name, created_at=self._clock(),
                         wrapped_key=self._vault.new_tenant_key(tenant_id))

@@ -62,13 +62,15 @@ class VoiceService:
         """
         name = display_name.strip()
         if not 1 <= len(name) <= 100:
-            raise InvalidArgument("display_name must be 1-100 characters")
+            raise InvalidArgument("display_name must be 1-100 characters",
+                                  field="metadata.display_name")
         if len(transcript.strip()) > MAX_TRANSCRIPT_CHARS:
             raise InvalidArgument(
                 f"transcript is longer than {MAX_TRANSCRIPT_CHARS:,} characters; send what the "
-                "enrollment audio says, or leave it empty"
+                "enrollment audio says, or leave it empty",
+                field="metadata.transcript",
             )
-        language = resolve_language(language or "en", self._languages)
+        language = resolve_language(language or "en", self._languages, field="metadata.language")
         with self._db.transaction(write=False) as session:
             self._usable_consent(session, tenant_id, consent_id)
         return name, language

@@ -134,41 +134,48 @@ class SynthesisParams:
         _check_sampling(self)
         if not (MIN_SPEED <= float(self.speed) <= MAX_SPEED):
             raise InvalidArgument(
-                f"speed {self.speed} is out of range; use a value from {MIN_SPEED} to {MAX_SPEED}"
+                f"speed {self.speed} is out of range; use a value from {MIN_SPEED} to {MAX_SPEED}",
+                field="speed",
             )
         if self.sample_rate is not None and not (
             MIN_OUTPUT_RATE <= int(self.sample_rate) <= MAX_OUTPUT_RATE
         ):
             raise InvalidArgument(
                 f"output sample rate {self.sample_rate} Hz is out of range; use "
-                f"{MIN_OUTPUT_RATE}-{MAX_OUTPUT_RATE} Hz or leave it unset for the native rate"
+                f"{MIN_OUTPUT_RATE}-{MAX_OUTPUT_RATE} Hz or leave it unset for the native rate",
+                field="sample_rate_hz",
             )
 
 
 def _check_sampling(params: SynthesisParams) -> None:
     """Range checks of the sampling options, with messages that say what to send."""
     if params.top_k is not None and not 1 <= int(params.top_k) <= 100:
-        raise InvalidArgument(f"top_k {params.top_k} is out of range; use 1-100 (1 = greedy)")
+        raise InvalidArgument(f"top_k {params.top_k} is out of range; use 1-100 (1 = greedy)",
+                              field="top_k")
     if params.top_p is not None and not (math.isfinite(params.top_p) and 0 < params.top_p <= 1):
-        raise InvalidArgument(f"top_p {params.top_p} is out of range; use a value in (0, 1]")
+        raise InvalidArgument(f"top_p {params.top_p} is out of range; use a value in (0, 1]",
+                              field="top_p")
     if params.temperature is not None and not (
         math.isfinite(params.temperature) and 0 < params.temperature <= 2
     ):
         raise InvalidArgument(
-            f"temperature {params.temperature} is out of range; use a value in (0, 2]"
+            f"temperature {params.temperature} is out of range; use a value in (0, 2]",
+            field="temperature",
         )
     if params.repetition_penalty is not None and not (
         math.isfinite(params.repetition_penalty) and 1 <= params.repetition_penalty <= 2
     ):
         raise InvalidArgument(
-            f"repetition_penalty {params.repetition_penalty} is out of range; use 1.0-2.0"
+            f"repetition_penalty {params.repetition_penalty} is out of range; use 1.0-2.0",
+            field="repetition_penalty",
         )
     if params.seed is not None and not 0 <= int(params.seed) < 2**63:
-        raise InvalidArgument(f"seed {params.seed} is out of range; use 0 to 2^63-1")
+        raise InvalidArgument(f"seed {params.seed} is out of range; use 0 to 2^63-1", field="seed")
     if params.text_split is not None and params.text_split not in TEXT_SPLIT_METHODS:
         raise InvalidArgument(
             f"text_split {params.text_split!r} is unknown; use one of "
-            + ", ".join(TEXT_SPLIT_METHODS)
+            + ", ".join(TEXT_SPLIT_METHODS),
+            field="text_split",
         )
 
 
@@ -262,5 +269,6 @@ def check_supported_options(
         raise InvalidArgument(
             f"engine {engine!r} cannot honour {', '.join(refused)}; leave "
             f"{'it' if len(refused) == 1 else 'them'} unset (it honours: {honoured})",
+            field=refused[0],
             details={"engine": engine, "unsupported_options": ",".join(refused)},
         )

@@ -36,7 +36,7 @@ def check_identifier_bounds(message: Message) -> None:
                 raise InvalidArgument(
                     f"{field.name} is longer than {limit} characters; send a value the API "
                     "returned",
-                    details={"field": field.name},
+                    field=field.name,
                 )
 
 

@@ -68,7 +68,8 @@ def scopes_from_proto(values: list[int]) -> list[Scope]:
     try:
         return [SCOPES[v] for v in values]
     except KeyError as exc:
-        raise InvalidArgument("scopes must be SCOPE_CONSENT, SCOPE_ENROLL, SCOPE_SYNTHESIZE or SCOPE_DETECT") from exc
+        raise InvalidArgument("scopes must be SCOPE_CONSENT, SCOPE_ENROLL, SCOPE_SYNTHESIZE or SCOPE_DETECT",
+                              field="scopes") from exc
 
 
 def purposes_from_proto(values: list[int]) -> list[Purpose]:
@@ -76,7 +77,8 @@ def purposes_from_proto(values: list[int]) -> list[Purpose]:
     try:
         return [PURPOSES[v] for v in values]
     except KeyError as exc:
-        raise InvalidArgument("purposes must be PURPOSE_SYNTHESIS or PURPOSE_EVALUATION") from exc
+        raise InvalidArgument("purposes must be PURPOSE_SYNTHESIS or PURPOSE_EVALUATION",
+                              field="purposes") from exc
 
 
 def tenant_to_proto(tenant: Tenant) -> tenant_admin_pb2.Tenant:

@@ -6,7 +6,8 @@ trailer, which gRPC libraries in every language decode (Go ``status.FromError``,
 
 - ``google.rpc.ErrorInfo``: ``reason`` names the error class (``INVALID_AUDIO``,
   ``RESOURCE_EXHAUSTED``, ...), ``domain`` is ``voxguard.dev`` and ``metadata`` holds the
-  machine-readable facts (values JSON-encoded when they are not strings);
+  machine-readable facts (values JSON-encoded when they are not strings), except those that
+  travel in a detail of their own below (each fact appears once);
 - ``google.rpc.RetryInfo`` when the caller should retry after a delay;
 - ``google.rpc.BadRequest`` naming the offending field, when one is known;
 - ``google.rpc.ResourceInfo`` naming the resource type, when one is known.
@@ -25,6 +26,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from server import errors
 
 ERROR_DOMAIN = "voxguard.dev"
+#: Facts carried by RetryInfo, BadRequest and ResourceInfo rather than ErrorInfo metadata.
+_OWN_DETAIL_KEYS = frozenset({"retry_after_seconds", "field", "resource_type", "resource_name"})
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 _CODES: tuple[tuple[type[errors.VoxguardError], grpc.StatusCode], ...] = (
@@ -61,6 +64,8 @@ def status_proto(error: errors.VoxguardError) -> status_pb2.Status:
                                message=error.message)
     info = error_details_pb2.ErrorInfo(reason=error_reason(error), domain=ERROR_DOMAIN)
     for key, value in error.details.items():
+        if key in _OWN_DETAIL_KEYS:
+            continue
         info.metadata[str(key)] = value if isinstance(value, str) else json.dumps(value)
     status.details.add().Pack(info)
     retry = error.details.get("retry_after_seconds")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hmac
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -197,6 +198,21 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
                        response_serializer=handler.response_serializer)
 
     behavior = handler.unary_stream or handler.stream_stream
+    factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
+
+    if not inspect.isasyncgenfunction(behavior):
+        # A coroutine that sends with ``context.write``: awaited, not iterated.
+        async def write_response(request: Any, context: grpc.aio.ServicerContext) -> None:
+            try:
+                CURRENT_PRINCIPAL.set(await admit())
+                await behavior(request_of(request), context)
+            except (VoxguardError, Exception) as error:
+                if isinstance(error, asyncio.CancelledError) or _is_abort(error):
+                    raise
+                await _abort(context, error)
+
+        return factory(write_response, request_deserializer=None,
+                       response_serializer=handler.response_serializer)
 
     async def stream_response(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
@@ -208,7 +224,6 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
                 raise
             await _abort(context, error)
 
-    factory = grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
     return factory(stream_response, request_deserializer=None,
                    response_serializer=handler.response_serializer)
 

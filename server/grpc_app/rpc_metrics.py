@@ -4,6 +4,7 @@ status, and time it."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -96,6 +97,26 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics,
                        response_serializer=handler.response_serializer)
 
     behavior = handler.unary_stream or handler.stream_stream
+    factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
+               else grpc.stream_stream_rpc_method_handler)
+
+    if not inspect.isasyncgenfunction(behavior):
+        # A streaming handler may also be a coroutine that sends with ``context.write``
+        # (grpcio's own health ``Watch`` is one): await it rather than iterate it.
+        async def writing(request: Any, context: grpc.aio.ServicerContext) -> None:
+            started, error = time.perf_counter(), None
+            await _tag_request(context)
+            with open_span(context):
+                try:
+                    await behavior(request, context)
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    record(context, started, error)
+
+        return factory(writing, request_deserializer=handler.request_deserializer,
+                       response_serializer=handler.response_serializer)
 
     async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         started, error = time.perf_counter(), None
@@ -110,7 +131,5 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics,
             finally:
                 record(context, started, error)
 
-    factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
-               else grpc.stream_stream_rpc_method_handler)
     return factory(streaming, request_deserializer=handler.request_deserializer,
                    response_serializer=handler.response_serializer)

@@ -51,6 +51,9 @@ class WorkerConfig:
     torch_threads: int = 1
     cache_size: int = 16
     otlp_endpoint: str | None = None
+    #: The server's logging settings: a worker writes the same JSON lines to stderr.
+    log_level: str = "INFO"
+    log_format: str = "json"
 
 
 class _VoiceCache:
@@ -80,6 +83,9 @@ class _VoiceCache:
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: load the engine and keys, then serve jobs until told to stop."""
     os.environ.setdefault("OMP_NUM_THREADS", str(config.torch_threads))
+    from server.logs import configure_logging
+
+    configure_logging(config.log_level, config.log_format)
     from server.engines.registry import create_engine
     from server.tracing import Tracing
     from server.watermark import Keyring

@@ -18,7 +18,7 @@ _ALIASES = {
 }
 
 
-def base_language(language: str) -> str:
+def base_language(language: str, *, field: str = "language") -> str:
     """Canonical base code of a BCP-47-like tag: ``"en-US"`` -> ``"en"``, ``"zh-CN"`` -> ``"cmn"``.
 
     Raises :class:`InvalidArgument` for an empty or malformed tag.
@@ -26,7 +26,8 @@ def base_language(language: str) -> str:
     tag = (language or "").strip().lower().replace("_", "-")
     if not tag or not all(part.isalnum() for part in tag.split("-")):
         raise InvalidArgument(
-            f"language {language!r} is not a language tag; send one such as 'en', 'en-US' or 'cmn'"
+            f"language {language!r} is not a language tag; send one such as 'en', 'en-US' or 'cmn'",
+            field=field,
         )
     if tag in _ALIASES:
         return _ALIASES[tag]
@@ -34,19 +35,20 @@ def base_language(language: str) -> str:
     return _ALIASES.get(head, head)
 
 
-def resolve_language(language: str, supported: frozenset[str]) -> str:
+def resolve_language(language: str, supported: frozenset[str], *, field: str = "language") -> str:
     """The tag a request will be spoken in: ``language`` itself if the engine has it, else its base code.
 
     ``"fr"`` and ``"en-us"`` stay as they are; ``"zh-CN"``, ``"zh"`` and ``"Mandarin"`` become
     ``"cmn"``. Raises :class:`InvalidArgument` for a malformed tag or one the engine cannot speak.
     """
     tag = (language or "").strip().lower().replace("_", "-")
-    code = base_language(tag)
+    code = base_language(tag, field=field)
     for candidate in (tag, code):
         if candidate in supported:
             return candidate
     raise InvalidArgument(
-        f"language {language!r} is not supported; use one of {', '.join(sorted(supported))}"
+        f"language {language!r} is not supported; use one of {', '.join(sorted(supported))}",
+        field=field,
     )
 
 

@@ -8,6 +8,7 @@ import grpc
 
 from server.api.v1 import consents_pb2 as pb
 from server.api.v1 import consents_pb2_grpc
+from server.errors import about_field
 from server.grpc_app import convert
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
@@ -29,8 +30,9 @@ class ConsentsServicer(consents_pb2_grpc.ConsentsServicer):
 
     async def SubmitConsentRecording(self, request: pb.SubmitConsentRecordingRequest,
                                      context: grpc.aio.ServicerContext) -> pb.Consent:
-        consent = await to_thread(self._p.consents.submit_recording, caller_tenant(),
-                                  request.consent_id, request.audio)
+        with about_field("audio"):
+            consent = await to_thread(self._p.consents.submit_recording, caller_tenant(),
+                                      request.consent_id, request.audio)
         return convert.consent_to_proto(consent)
 
     async def GetConsent(self, request: pb.GetConsentRequest, context: grpc.aio.ServicerContext) -> pb.Consent:

@@ -9,6 +9,7 @@ import grpc
 from server.api.v1 import provenance_pb2 as pb
 from server.api.v1 import provenance_pb2_grpc
 from server.audio import Audio, decode_audio
+from server.errors import about_field
 from server.grpc_app import convert
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
@@ -25,7 +26,8 @@ class ProvenanceServicer(provenance_pb2_grpc.ProvenanceServicer):
 
     async def DetectWatermark(self, request: pb.DetectWatermarkRequest,
                               context: grpc.aio.ServicerContext) -> pb.DetectWatermarkResponse:
-        audio = await to_thread(decode_audio, request.audio, max_seconds=MAX_DETECT_SECONDS)
+        with about_field("audio"):
+            audio = await to_thread(decode_audio, request.audio, max_seconds=MAX_DETECT_SECONDS)
         found = await to_thread(self._detect, audio)
         self._p.metrics.detections.labels(
             result="detected" if found.detected else "not_detected").inc()

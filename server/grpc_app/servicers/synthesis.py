@@ -125,4 +125,5 @@ def _format(value: int) -> AudioFormat:
     try:
         return FORMATS[value]
     except KeyError as exc:
-        raise InvalidArgument("audio_format must be WAV, PCM16, FLAC, OGG_OPUS or MP3") from exc
+        raise InvalidArgument("audio_format must be WAV, PCM16, FLAC, OGG_OPUS or MP3",
+                              field="audio_format") from exc

@@ -10,7 +10,7 @@ import grpc
 from server.api.v1 import voices_pb2 as pb
 from server.api.v1 import voices_pb2_grpc
 from server.audio import decode_audio
-from server.errors import InvalidArgument, ResourceExhausted
+from server.errors import InvalidArgument, ResourceExhausted, about_field
 from server.grpc_app import convert
 from server.grpc_app.servicers import caller_tenant
 from server.platform import Platform
@@ -27,15 +27,16 @@ class VoicesServicer(voices_pb2_grpc.VoicesServicer):
         tenant_id = caller_tenant()
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("payload") != "metadata":
-            raise InvalidArgument("the first Enroll message must carry metadata")
+            raise InvalidArgument("the first Enroll message must carry metadata", field="metadata")
         meta = first.metadata
         await to_thread(self._p.voices.check_request, tenant_id, meta.consent_id,
                         meta.display_name, meta.language, meta.transcript)
         data = await self._read_audio(request_iterator)
-        audio = await to_thread(decode_audio, data,
-                                max_seconds=self._p.voices.limits.max_duration_seconds)
-        voice = await to_thread(self._p.voices.enroll, tenant_id, meta.consent_id,
-                                meta.display_name, meta.language, audio, meta.transcript)
+        with about_field("audio_chunk"):
+            audio = await to_thread(decode_audio, data,
+                                    max_seconds=self._p.voices.limits.max_duration_seconds)
+            voice = await to_thread(self._p.voices.enroll, tenant_id, meta.consent_id,
+                                    meta.display_name, meta.language, audio, meta.transcript)
         return convert.voice_to_proto(voice)
 
     async def _read_audio(self, request_iterator: AsyncIterator[pb.EnrollRequest]) -> bytes:
@@ -44,7 +45,8 @@ class VoicesServicer(voices_pb2_grpc.VoicesServicer):
         total = 0
         async for message in request_iterator:
             if message.WhichOneof("payload") != "audio_chunk":
-                raise InvalidArgument("only the first Enroll message may carry metadata")
+                raise InvalidArgument("only the first Enroll message may carry metadata",
+                                      field="metadata")
             total += len(message.audio_chunk)
             if total > limit:
                 # Like gRPC's own answer to an over-size message: RESOURCE_EXHAUSTED.
@@ -55,7 +57,8 @@ class VoicesServicer(voices_pb2_grpc.VoicesServicer):
                 )
             parts.append(message.audio_chunk)
         if not parts:
-            raise InvalidArgument("no audio received; send audio_chunk messages after the metadata")
+            raise InvalidArgument("no audio received; send audio_chunk messages after the metadata",
+                                  field="audio_chunk")
         return b"".join(parts)
 
     async def GetVoice(self, request: pb.GetVoiceRequest, context: grpc.aio.ServicerContext) -> pb.Voice:

@@ -67,3 +67,21 @@ def test_the_database_check_sees_an_unreachable_database(sqlite_url: str) -> Non
     assert database_answers(Database(sqlite_url))
     unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
     assert not database_answers(unreachable)
+
+
+def test_watch_streams_each_change_of_the_overall_status(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = ServerThread(make_settings(tmp_path_factory.mktemp("watch")))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            assert _wait_for(stub, "", SERVING)
+            updates = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+            assert next(updates).status == SERVING
+            synthesis = server.running.platform.synthesis
+            assert synthesis is not None
+            server.call(synthesis.stop())
+            assert next(updates).status == NOT_SERVING
+            updates.cancel()
+    finally:
+        server.stop()

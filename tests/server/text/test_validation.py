@@ -23,7 +23,7 @@ def test_unspeakable_text_is_refused(text: str) -> None:
 def test_too_long_text_is_refused_with_the_limit() -> None:
     with pytest.raises(InvalidArgument, match="at most 10 are allowed") as info:
         validate_text("a" * 11, max_chars=10)
-    assert info.value.details == {"length": 11, "max_chars": 10}
+    assert info.value.details == {"length": 11, "max_chars": 10, "field": "text"}
 
 
 def test_control_characters_become_spaces() -> None:
