@@ -17,13 +17,36 @@ class VoxguardError(Exception):
     """Base class of every error voxguard reports to a caller.
 
     ``details`` holds machine-readable facts (for example a speaker-match score) that the
-    interceptor attaches to the status as trailing metadata.
+    interceptor attaches to the status as trailing metadata. Every subclass can be rebuilt
+    from its :attr:`kind`, message and details (:func:`error_of_kind`), which is how an
+    error crosses from a worker process to the server with nothing lost.
     """
 
     def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details: dict[str, Any] = dict(details or {})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _KINDS[cls.__name__] = cls
+
+    @property
+    def kind(self) -> str:
+        """The error's class name (``InvalidAudio``), which :func:`error_of_kind` reads."""
+        return type(self).__name__
+
+
+_KINDS: dict[str, type[VoxguardError]] = {"VoxguardError": VoxguardError}
+
+
+def error_of_kind(kind: str, message: str, details: Mapping[str, Any]) -> VoxguardError:
+    """The domain error ``kind`` names, with ``message`` and ``details``; an unknown kind
+    (a newer worker, say) becomes :class:`Internal`, never a silently different class."""
+    error_type = _KINDS.get(kind)
+    if error_type is None:
+        return Internal(message, details=details)
+    return error_type(message, details=details)
 
 
 class InvalidArgument(VoxguardError):
@@ -77,7 +100,12 @@ class ResourceExhausted(VoxguardError):
         if retry_after_seconds is not None:
             merged["retry_after_seconds"] = round(retry_after_seconds, 3)
         super().__init__(message, details=merged)
-        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        """Seconds after which a retry is likely to find room, when known."""
+        value = self.details.get("retry_after_seconds")
+        return float(value) if value is not None else None
 
 
 class Unauthenticated(VoxguardError):
@@ -90,6 +118,11 @@ class PermissionDenied(VoxguardError):
 
 class Unavailable(VoxguardError):
     """A transient failure (a worker crashed, the service is shutting down); retry."""
+
+
+class Internal(VoxguardError):
+    """A defect inside voxguard (an engine bug): not the caller's fault and not worth a
+    retry. The message names the request id the operator finds in the log."""
 
 
 class DeadlineExceeded(VoxguardError):

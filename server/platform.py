@@ -23,6 +23,7 @@ from server.crypto.master import MasterKeyring
 from server.crypto.receipts import ReceiptSigner
 from server.db.session import Database
 from server.engines.registry import create_engine
+from server.engines.request import RequestRules
 from server.errors import InvalidArgument
 from server.metrics import Metrics
 from server.speech.asr import Transcriber
@@ -62,6 +63,8 @@ class Platform:
     consents: ConsentService
     voices: VoiceService
     generations: GenerationService
+    #: The limits every synthesis request is checked against, once, at the edge.
+    request_rules: RequestRules
     watermark_keys: Keyring
     admin_token: str
     data_dir_lock: DataDirLock
@@ -106,9 +109,8 @@ class Platform:
             settings=settings, db=db, master=core.master, audit=audit, vault=vault, eraser=eraser,
             signer=core.signer, tenants=core.tenants, api_keys=core.api_keys,
             consents=consents, voices=voices,
-            generations=GenerationService(db, voices, audit, settings.max_text_chars, languages,
-                                          clock, engine_name=engine.name,
-                                          engine_options=engine.supported_options),
+            generations=GenerationService(db, voices, audit, clock),
+            request_rules=engine.request_rules(settings.max_text_chars),
             watermark_keys=load_watermark_keyring(settings),
             admin_token=load_admin_token(settings),
             data_dir_lock=DataDirLock(settings.data_dir),

@@ -8,18 +8,13 @@ that the platform knows. Rows are kept when voices, consents or tenants are dele
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from server.config import OUTPUT_SAMPLE_RATES
 from server.db.models import GenerationRow
 from server.db.session import Database
-from server.engines.base import SynthesisParams, check_supported_options
 from server.errors import InvalidArgument, NotFound
-from server.text import resolve_language, validate_text
 from tenants.audit import AuditLog
 from tenants.ids import is_generation_id, new_generation_id
 from tenants.records import Generation, GenerationRequest
@@ -27,68 +22,45 @@ from tenants.voices import VoiceService
 
 
 @dataclass(frozen=True)
-class SynthesisOptions:
-    """What a caller asked for, before validation."""
+class GenerationFacts:
+    """What the generation record keeps of a request whose fields were already checked
+    (the text itself is never stored, only its SHA-256)."""
 
     voice_id: str
-    text: str
-    language: str
+    text: str = field(repr=False)
     audio_format: str
     sample_rate: int
-    speed: float
     streamed: bool
-    #: Sampling options the caller set (see ``server.engines.base.SAMPLING_OPTIONS``).
-    sampling: Mapping[str, Any] = field(default_factory=dict)
 
 
 class GenerationService:
-    """Turns authorised synthesis requests into jobs and keeps their records."""
+    """Records the generation behind every synthesis, and looks generations up."""
 
-    def __init__(self, db: Database, voices: VoiceService, audit: AuditLog, max_text_chars: int,
-                 languages: frozenset[str], clock: Callable[[], datetime], *,
-                 engine_name: str = "", engine_options: frozenset[str] = frozenset()) -> None:
+    def __init__(self, db: Database, voices: VoiceService, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
         self._db = db
         self._voices = voices
         self._audit = audit
-        self._max_text_chars = max_text_chars
-        self._languages = languages
         self._clock = clock
-        self._engine_name = engine_name
-        self._engine_options = engine_options
 
-    def begin(self, tenant_id: str, options: SynthesisOptions,
-              deadline: float | None) -> GenerationRequest:
-        """Validate, open the voice model, record the generation, and build the job."""
-        text = validate_text(options.text, self._max_text_chars)
-        speed = options.speed or 1.0
-        if not math.isfinite(speed) or not 0.5 <= speed <= 2.0:
-            raise InvalidArgument("speed must be between 0.5 and 2.0 (0 means 1.0)", field="speed")
-        if options.sample_rate and options.sample_rate not in OUTPUT_SAMPLE_RATES:
-            raise InvalidArgument(
-                f"sample_rate_hz must be 0 or one of {', '.join(map(str, OUTPUT_SAMPLE_RATES))}",
-                field="sample_rate_hz",
-            )
-        sampling = dict(options.sampling)
-        params = SynthesisParams(speed=speed, **sampling)  # range checks, before any record
-        check_supported_options(self._engine_name, self._engine_options, params.requested_options())
+    def begin(self, tenant_id: str, facts: GenerationFacts) -> GenerationRequest:
+        """Open the voice model (the voice and its consent must be usable) and record the
+        generation with its audit event, in one transaction, before any audio exists."""
         with self._db.transaction() as session:
-            voice, model = self._voices.open_model(session, tenant_id, options.voice_id)
-            language = resolve_language(options.language or voice.language, self._languages)
+            voice, model = self._voices.open_model(session, tenant_id, facts.voice_id)
             row = GenerationRow(
                 id=new_generation_id(), tenant_id=tenant_id, voice_id=voice.id,
-                created_at=self._clock(), text_sha256=hashlib.sha256(text.encode()).hexdigest(),
-                duration_seconds=0.0, sample_rate=options.sample_rate, audio_format=options.audio_format,
-                streamed=options.streamed,
+                created_at=self._clock(),
+                text_sha256=hashlib.sha256(facts.text.encode()).hexdigest(),
+                duration_seconds=0.0, sample_rate=facts.sample_rate,
+                audio_format=facts.audio_format, streamed=facts.streamed,
             )
             session.add(row)
             self._audit.record(session, "synthesis", tenant_id, generation_id=row.id,
                                voice_id=voice.id, text_sha256=row.text_sha256,
-                               streamed=options.streamed)
-        return GenerationRequest(
-            tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
-            text=text, language=language, speed=speed, sample_rate=options.sample_rate or None,
-            generation_id=row.id, deadline=deadline, sampling=sampling,
-        )
+                               streamed=facts.streamed)
+        return GenerationRequest(tenant_id=tenant_id, voice_id=voice.id, voice_model=model,
+                                 voice_language=voice.language, generation_id=row.id)
 
     def fail(self, generation_id: str, reason: str, delivered_seconds: float) -> None:
         """Record that a generation ended without its full audio (refused, failed, cancelled).

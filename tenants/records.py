@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 
 class Scope(Enum):
@@ -135,22 +134,18 @@ class Generation:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """An authorised, validated synthesis request with its recorded generation.
+    """An authorised synthesis request with its recorded generation.
 
     ``voice_model`` is the decrypted voice model: it must only ever travel to a synthesis
-    worker over a private pipe and never be written anywhere.
+    worker over a private pipe and never be written anywhere. ``voice_language`` is the
+    language the voice was enrolled with (a request that names none is spoken in it).
     """
 
     tenant_id: str
     voice_id: str
     voice_model: bytes = field(repr=False)
-    text: str = ""
-    language: str = "en"
-    speed: float = 1.0
-    sample_rate: int | None = None
-    generation_id: str = ""
-    deadline: float | None = None
-    sampling: dict[str, Any] = field(default_factory=dict)
+    voice_language: str
+    generation_id: str
 
 
 @dataclass(frozen=True)

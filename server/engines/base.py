@@ -1,8 +1,9 @@
 """The interface every synthesis engine implements, and the records it exchanges.
 
 The platform's worker pool enrolls a voice once (``enroll`` -> :class:`VoiceModel`, which
-the platform encrypts and stores) and later streams speech (``synthesize`` -> iterator of
-:class:`AudioChunk`, one sentence or phrase at a time). Engines are selected by name
+the platform encrypts and stores) and later streams speech (``stream`` of a request checked
+by :mod:`server.engines.request` -> iterator of :class:`AudioChunk`, one sentence or phrase
+at a time). Engines are selected by name
 (see :mod:`server.engines.registry`); a voice model carries the name and version of the
 engine that made it, so another engine can refuse it clearly.
 """
@@ -10,24 +11,28 @@ engine that made it, so another engine can refuse it clearly.
 from __future__ import annotations
 
 import json
-import math
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from server.engines.request import (
+    SAMPLING_OPTIONS,
+    TEXT_SPLIT_METHODS,
+    RequestRules,
+    SynthesisParams,
+    SynthesisRequest,
+)
 from server.errors import FailedPrecondition, InvalidArgument
+from server.text import DEFAULT_MAX_TEXT_CHARS
 
-if TYPE_CHECKING:
-    from server.engines.batching import BatchRunner
+__all__ = [
+    "SAMPLING_OPTIONS", "TEXT_SPLIT_METHODS", "AudioChunk", "EnrollmentHints", "RequestRules",
+    "SynthesisEngine", "SynthesisParams", "SynthesisRequest", "VoiceModel",
+]
 
-MIN_SPEED = 0.5
-MAX_SPEED = 2.0
-MIN_OUTPUT_RATE = 8_000
-MAX_OUTPUT_RATE = 48_000
 
 _MAGIC = b"VXVM"
 _ENVELOPE_VERSION = 1
@@ -102,83 +107,6 @@ class AudioChunk:
         return len(self.samples) / float(self.sample_rate)
 
 
-#: Sampling options a token-generating engine may honour; None means "the engine's default".
-SAMPLING_OPTIONS = ("top_k", "top_p", "temperature", "repetition_penalty", "seed", "text_split")
-TEXT_SPLIT_METHODS = ("cut0", "cut1", "cut2", "cut3", "cut4", "cut5")
-
-
-@dataclass(frozen=True)
-class SynthesisParams:
-    """Per-request synthesis options.
-
-    ``speed`` scales the speaking rate (1.0 = the voice's own rate, range 0.5-2.0);
-    ``sample_rate`` is the output rate in Hz, or None for the engine's native rate.
-    The sampling options (:data:`SAMPLING_OPTIONS`) are None unless the caller set them;
-    an engine that cannot honour a set one refuses it (:meth:`SynthesisEngine.check_params`).
-    """
-
-    speed: float = 1.0
-    sample_rate: int | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    temperature: float | None = None
-    repetition_penalty: float | None = None
-    seed: int | None = None
-    text_split: str | None = None
-
-    def requested_options(self) -> tuple[str, ...]:
-        """Names of the sampling options the caller set."""
-        return tuple(name for name in SAMPLING_OPTIONS if getattr(self, name) is not None)
-
-    def __post_init__(self) -> None:
-        _check_sampling(self)
-        if not (MIN_SPEED <= float(self.speed) <= MAX_SPEED):
-            raise InvalidArgument(
-                f"speed {self.speed} is out of range; use a value from {MIN_SPEED} to {MAX_SPEED}",
-                field="speed",
-            )
-        if self.sample_rate is not None and not (
-            MIN_OUTPUT_RATE <= int(self.sample_rate) <= MAX_OUTPUT_RATE
-        ):
-            raise InvalidArgument(
-                f"output sample rate {self.sample_rate} Hz is out of range; use "
-                f"{MIN_OUTPUT_RATE}-{MAX_OUTPUT_RATE} Hz or leave it unset for the native rate",
-                field="sample_rate_hz",
-            )
-
-
-def _check_sampling(params: SynthesisParams) -> None:
-    """Range checks of the sampling options, with messages that say what to send."""
-    if params.top_k is not None and not 1 <= int(params.top_k) <= 100:
-        raise InvalidArgument(f"top_k {params.top_k} is out of range; use 1-100 (1 = greedy)",
-                              field="top_k")
-    if params.top_p is not None and not (math.isfinite(params.top_p) and 0 < params.top_p <= 1):
-        raise InvalidArgument(f"top_p {params.top_p} is out of range; use a value in (0, 1]",
-                              field="top_p")
-    if params.temperature is not None and not (
-        math.isfinite(params.temperature) and 0 < params.temperature <= 2
-    ):
-        raise InvalidArgument(
-            f"temperature {params.temperature} is out of range; use a value in (0, 2]",
-            field="temperature",
-        )
-    if params.repetition_penalty is not None and not (
-        math.isfinite(params.repetition_penalty) and 1 <= params.repetition_penalty <= 2
-    ):
-        raise InvalidArgument(
-            f"repetition_penalty {params.repetition_penalty} is out of range; use 1.0-2.0",
-            field="repetition_penalty",
-        )
-    if params.seed is not None and not 0 <= int(params.seed) < 2**63:
-        raise InvalidArgument(f"seed {params.seed} is out of range; use 0 to 2^63-1", field="seed")
-    if params.text_split is not None and params.text_split not in TEXT_SPLIT_METHODS:
-        raise InvalidArgument(
-            f"text_split {params.text_split!r} is unknown; use one of "
-            + ", ".join(TEXT_SPLIT_METHODS),
-            field="text_split",
-        )
-
-
 class SynthesisEngine(ABC):
     """A voice-cloning engine. Implementations must be safe to call repeatedly in one process.
 
@@ -193,6 +121,8 @@ class SynthesisEngine(ABC):
     uses_gpu: bool = False
     #: The :data:`SAMPLING_OPTIONS` this engine honours; others are refused, never ignored.
     supported_options: frozenset[str] = frozenset()
+    #: The longest text one request may carry (the operator's cap may be lower).
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
     @property
     @abstractmethod
@@ -209,32 +139,39 @@ class SynthesisEngine(ABC):
         """
 
     @abstractmethod
-    def synthesize(
-        self,
-        voice_model: VoiceModel,
-        text: str,
-        language: str,
-        params: SynthesisParams | None = None,
-    ) -> Iterator[AudioChunk]:
-        """Speak ``text`` in the enrolled voice, yielding one chunk per sentence or phrase.
+    def stream(self, voice_model: VoiceModel, request: SynthesisRequest) -> Iterator[AudioChunk]:
+        """Speak a checked request in the enrolled voice, one chunk per sentence or phrase.
 
-        Raises :class:`server.errors.InvalidArgument` for empty/unspeakable text or an
-        unsupported language and :class:`server.errors.FailedPrecondition` for a voice
-        model made by another engine or an incompatible version.
+        ``request`` passed :meth:`RequestRules.check` for this engine, so its text, language
+        and options need no further checks. Raises :class:`server.errors.FailedPrecondition`
+        for a voice model made by another engine or an incompatible version, and
+        :class:`server.errors.InvalidArgument` for text with nothing this engine can speak.
         """
+
+    def synthesize(self, voice_model: VoiceModel, text: str, language: str,
+                   params: SynthesisParams | None = None) -> Iterator[AudioChunk]:
+        """:meth:`stream` for direct callers (the CLI, benchmarks): checks the request first
+        with this engine's own rules, exactly as the server does with its own."""
+        if not language.strip():
+            raise InvalidArgument("language is empty; name the language of the text",
+                                  field="language")
+        return self.stream(voice_model, self.request_rules().check(text, language, params))
+
+    def request_rules(self, max_text_chars: int | None = None) -> RequestRules:
+        """The limits a request to this engine must meet; ``max_text_chars`` (the operator's
+        cap) may lower the engine's own maximum, never raise it."""
+        if max_text_chars is not None and max_text_chars > self.max_text_chars:
+            raise InvalidArgument(
+                f"VOXGUARD_MAX_TEXT_CHARS={max_text_chars} is more than engine {self.name!r} "
+                f"accepts per request ({self.max_text_chars}); lower it",
+                field="max_text_chars",
+            )
+        return RequestRules(engine=self.name, languages=frozenset(self.supported_languages),
+                            options=self.supported_options,
+                            max_text_chars=max_text_chars or self.max_text_chars)
 
     def prepare(self) -> None:
         """Load everything a first request would otherwise wait for (workers call this once)."""
-
-    def batch_runner(self) -> BatchRunner:
-        """What a worker runs requests with: one at a time unless the engine batches them."""
-        from server.engines.batching import IteratorRunner
-
-        return IteratorRunner(self)
-
-    def check_params(self, params: SynthesisParams) -> None:
-        """Refuse sampling options this engine cannot honour (rather than ignore them)."""
-        check_supported_options(self.name, self.supported_options, params.requested_options())
 
     def check_voice_model(self, voice_model: VoiceModel) -> None:
         """Refuse a voice model made by another engine or an incompatible engine version."""
@@ -257,18 +194,3 @@ class SynthesisEngine(ABC):
                     "server_engine_version": self.version,
                 },
             )
-
-
-def check_supported_options(
-    engine: str, supported: frozenset[str], requested: tuple[str, ...]
-) -> None:
-    """Raise :class:`InvalidArgument` naming the options ``engine`` cannot honour."""
-    refused = [name for name in requested if name not in supported]
-    if refused:
-        honoured = ", ".join(sorted(supported)) or "none of them"
-        raise InvalidArgument(
-            f"engine {engine!r} cannot honour {', '.join(refused)}; leave "
-            f"{'it' if len(refused) == 1 else 'them'} unset (it honours: {honoured})",
-            field=refused[0],
-            details={"engine": engine, "unsupported_options": ",".join(refused)},
-        )

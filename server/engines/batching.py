@@ -6,9 +6,10 @@ A worker process owns one runner. It :meth:`~BatchRunner.add`\\ s requests as th
 when it is cancelled, misses its deadline or its voice is revoked. Each step returns
 :class:`RunnerEvent`\\ s: audio for a request (in order), its end, or its failure.
 
-Engines that batch natively (``gpt-sovits``: one T2S forward for every request) implement
-their own runner; every other engine gets :class:`IteratorRunner`, which advances each
-request's chunk iterator by one chunk per step, so one worker loop serves all engines.
+Engines that batch natively (``gpt-sovits``: one T2S forward for every request) are
+:class:`BatchingEngine`\\ s and make their own runner; every other engine gets
+:class:`IteratorRunner`, which advances each request's chunk iterator by one chunk per
+step, so one worker loop serves all engines (:func:`runner_for`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from server.engines.base import AudioChunk, SynthesisEngine, VoiceModel
+from server.engines.request import SynthesisRequest
 from server.errors import VoxguardError
-
-if TYPE_CHECKING:
-    from server.engines.base import AudioChunk, SynthesisEngine, SynthesisParams, VoiceModel
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +53,9 @@ class BatchRunner(ABC):
         """Requests added and not yet done, failed or removed."""
 
     @abstractmethod
-    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
-            params: SynthesisParams) -> None:
-        """Validate and admit a request; raises a domain error (for it alone) if it is bad."""
+    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
+        """Admit a checked request; raises a domain error (for it alone) if the voice model or
+        the text cannot be used."""
 
     @abstractmethod
     def remove(self, key: str) -> None:
@@ -83,9 +82,8 @@ class IteratorRunner(BatchRunner):
     def active(self) -> int:
         return len(self._streams)
 
-    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
-            params: SynthesisParams) -> None:
-        self._streams[key] = iter(self.engine.synthesize(voice_model, text, language, params))
+    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
+        self._streams[key] = iter(self.engine.stream(voice_model, request))
 
     def remove(self, key: str) -> None:
         stream = self._streams.pop(key, None)
@@ -109,3 +107,18 @@ class IteratorRunner(BatchRunner):
                 del self._streams[key]
                 events.append(RunnerEvent(key, error=exc))
         return events
+
+
+class BatchingEngine(SynthesisEngine):
+    """An engine that advances many requests in one batched step (its own runner)."""
+
+    @abstractmethod
+    def batch_runner(self) -> BatchRunner:
+        """A new runner for one worker, holding up to its capacity of requests."""
+
+
+def runner_for(engine: SynthesisEngine) -> BatchRunner:
+    """What a worker runs ``engine``'s requests with."""
+    if isinstance(engine, BatchingEngine):
+        return engine.batch_runner()
+    return IteratorRunner(engine)

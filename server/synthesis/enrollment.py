@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from server.audio import Audio
 from server.engines.base import EnrollmentHints, SynthesisEngine, VoiceModel
+from server.logs import REQUEST_ID
 
 if TYPE_CHECKING:
     from server.synthesis.service import SynthesisService
@@ -40,5 +41,6 @@ class EnrollmentRouter:
             return self.engine.enroll(audio.samples, audio.sample_rate, hints)
         future = asyncio.run_coroutine_threadsafe(
             self._service.enroll(audio.samples, audio.sample_rate, hints,
-                                 timeout=ENROLL_TIMEOUT_SECONDS), self._loop)
+                                 timeout=ENROLL_TIMEOUT_SECONDS, request_id=REQUEST_ID.get()),
+            self._loop)
         return future.result()

@@ -1,53 +1,50 @@
-"""Typed messages exchanged between the service, the scheduler and the workers."""
+"""The typed messages between the gRPC process and its synthesis workers, both directions.
+
+Every message is a frozen dataclass. :data:`ToWorker` and :data:`FromWorker` are the closed
+sets each side accepts: :func:`to_worker` and :func:`from_worker` refuse anything else read
+from a pipe (:class:`PipeProtocolError`), and both sides dispatch with an exhaustive ``match``
+that ends in ``assert_never``, so a message added here and not handled there fails the type
+check. Errors cross as :class:`ErrorRecord` (kind, message, details), so the server raises the
+same domain error the worker saw: an engine bug arrives as INTERNAL naming the request id,
+never as a retryable UNAVAILABLE.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from server.engines.base import EnrollmentHints
-from tenants.ids import new_id
-from tenants.records import GenerationRequest
+from server.engines.request import SynthesisRequest
+from server.errors import Internal, VoxguardError, error_of_kind
+
+# -- server -> worker ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SynthesisJob:
-    """One synthesis request, fully resolved and authorised, ready for a worker.
+    """One synthesis request, authorised, recorded and checked, ready for a worker.
 
-    ``voice_model`` is the decrypted model; it crosses the process boundary over a
-    private pipe and is never written to disk.
+    ``voice_model`` is the decrypted model; it crosses the process boundary over a private
+    pipe and is never written to disk. ``request`` was checked by ``RequestRules`` at the
+    edge and is not checked again.
     """
 
     job_id: str
+    #: The RPC's request id: worker log lines and an INTERNAL error name it.
+    request_id: str
     tenant_id: str
     voice_id: str
     voice_model: bytes = field(repr=False)
-    text: str
-    language: str
-    speed: float
-    sample_rate: int | None
     generation_id: str
+    request: SynthesisRequest
+    #: ``time.monotonic()`` deadline in the server process, or None.
     deadline: float | None = None
-    #: Sampling options the caller set (``SynthesisParams`` field names), already validated.
-    sampling: dict[str, Any] = field(default_factory=dict)
     #: W3C trace context of the request, so the worker's spans join its trace.
-    trace_context: dict[str, str] = field(default_factory=dict)
-
-
-    @classmethod
-    def for_request(cls, request: GenerationRequest,
-                    trace_context: dict[str, str] | None = None) -> SynthesisJob:
-        """The worker job of an authorised request (a fresh job id)."""
-        return cls(
-            job_id=new_id("job"), tenant_id=request.tenant_id, voice_id=request.voice_id,
-            voice_model=request.voice_model, text=request.text, language=request.language,
-            speed=request.speed, sample_rate=request.sample_rate,
-            generation_id=request.generation_id, deadline=request.deadline,
-            sampling=dict(request.sampling), trace_context=dict(trace_context or {}),
-        )
+    trace_context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,9 +56,56 @@ class EnrollJob:
     """
 
     job_id: str
+    request_id: str
     samples: np.ndarray = field(repr=False)  # mono float32
     sample_rate: int
     hints: EnrollmentHints
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    """Stop the job now (the caller left, its deadline passed, or the watchdog asked)."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class EvictVoice:
+    """Drop a voice from the model cache and stop its running jobs (it was deleted)."""
+
+    voice_id: str
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """Exit once the running jobs are done; admit no new ones."""
+
+
+ToWorker = SynthesisJob | EnrollJob | CancelJob | EvictVoice | Shutdown
+
+# -- worker -> server ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerReady:
+    """Sent once by a worker when its engine and keys are loaded."""
+
+    engine: str
+    engine_version: str
+    #: Jobs the worker runs at once (its engine's batch capacity).
+    slots: int = 1
+
+
+@dataclass(frozen=True)
+class AudioPiece:
+    """Watermarked mono PCM16 audio produced for a job, in order; ``final`` ends the job."""
+
+    job_id: str
+    generation_id: str
+    sequence: int
+    pcm16: bytes = field(repr=False)
+    sample_rate: int
+    final: bool
 
 
 @dataclass(frozen=True)
@@ -73,62 +117,68 @@ class EnrollDone:
 
 
 @dataclass(frozen=True)
-class AudioPiece:
-    """Watermarked mono PCM16 audio produced for a job, in order."""
+class ErrorRecord:
+    """A domain error as it crosses the pipe: its kind (class name), caller-safe message and
+    machine-readable details, all of them kept."""
 
-    job_id: str
-    generation_id: str
-    sequence: int
-    pcm16: bytes
-    sample_rate: int
-    final: bool
-
-
-class FailureKind(Enum):
-    """Why a job ended without finishing; the service maps these to domain errors."""
-
-    INVALID = "invalid"
-    INVALID_AUDIO = "invalid_audio"
-    PRECONDITION = "precondition"
-    CANCELLED = "cancelled"
-    DEADLINE = "deadline"
-    CRASHED = "crashed"
-    INTERNAL = "internal"
-
-
-@dataclass(frozen=True)
-class JobFailure:
-    """A job ended early; ``message`` is safe to show to the caller."""
-
-    job_id: str
-    kind: FailureKind
+    kind: str
     message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: VoxguardError) -> ErrorRecord:
+        """The record of a domain error."""
+        return cls(error.kind, error.message, dict(error.details))
+
+    @classmethod
+    def engine_bug(cls, request_id: str) -> ErrorRecord:
+        """What the caller is told when the engine raised something that is not a domain
+        error: a defect, logged in the worker with the same request id."""
+        return cls.of(Internal(
+            f"synthesis failed inside the engine; the operator can find request {request_id} "
+            "in the server log", details={"request_id": request_id}))
+
+    def to_error(self) -> VoxguardError:
+        """The domain error to raise in the server (same class, message and details)."""
+        return error_of_kind(self.kind, self.message, self.details)
 
 
 @dataclass(frozen=True)
-class CancelJob:
-    """Ask a worker to stop the job it is running."""
+class JobFailed:
+    """A synthesis or enrollment job ended without its result."""
 
     job_id: str
+    error: ErrorRecord
 
 
-@dataclass(frozen=True)
-class EvictVoice:
-    """Ask a worker to drop a voice from its model cache."""
+FromWorker = WorkerReady | AudioPiece | EnrollDone | JobFailed
 
-    voice_id: str
-
-
-@dataclass(frozen=True)
-class Shutdown:
-    """Ask a worker to exit once its running jobs are done (it admits no new ones)."""
+_TO_WORKER = (SynthesisJob, EnrollJob, CancelJob, EvictVoice, Shutdown)
+_FROM_WORKER = (WorkerReady, AudioPiece, EnrollDone, JobFailed)
 
 
-@dataclass(frozen=True)
-class WorkerReady:
-    """Sent once by a worker when its engine and keys are loaded."""
+class PipeProtocolError(Exception):
+    """Something that is not one of the pipe's messages was read from it (a bug or a worker
+    of another build): the side that reads it stops talking to that peer."""
 
-    engine: str
-    engine_version: str
-    #: Jobs the worker runs at once (its engine's batch capacity).
-    slots: int = 1
+
+def _is_to_worker(message: object) -> TypeGuard[ToWorker]:
+    return isinstance(message, _TO_WORKER)
+
+
+def _is_from_worker(message: object) -> TypeGuard[FromWorker]:
+    return isinstance(message, _FROM_WORKER)
+
+
+def to_worker(message: object) -> ToWorker:
+    """``message`` as a server -> worker message, or :class:`PipeProtocolError`."""
+    if not _is_to_worker(message):
+        raise PipeProtocolError(f"a worker cannot handle a {type(message).__name__}")
+    return message
+
+
+def from_worker(message: object) -> FromWorker:
+    """``message`` as a worker -> server message, or :class:`PipeProtocolError`."""
+    if not _is_from_worker(message):
+        raise PipeProtocolError(f"the server cannot handle a {type(message).__name__}")
+    return message

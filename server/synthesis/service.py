@@ -16,29 +16,26 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Any
+from typing import assert_never
 
 import numpy as np
 
 from server.engines.base import EnrollmentHints, VoiceModel
 from server.errors import (
-    Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
-    InvalidArgument,
-    InvalidAudio,
     Unavailable,
     VoxguardError,
 )
-from server.synthesis.pool import WorkerHandle
+from server.synthesis.pool import WorkerHandle, WorkerLauncher, WorkerLink
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
     EnrollDone,
     EnrollJob,
     EvictVoice,
-    FailureKind,
-    JobFailure,
+    FromWorker,
+    JobFailed,
     SynthesisJob,
     WorkerReady,
 )
@@ -48,15 +45,8 @@ from server.synthesis.worker import WorkerConfig
 
 log = logging.getLogger(__name__)
 
-_FAILURES: dict[FailureKind, type[VoxguardError]] = {
-    FailureKind.INVALID: InvalidArgument,
-    FailureKind.INVALID_AUDIO: InvalidAudio,
-    FailureKind.PRECONDITION: FailedPrecondition,
-    FailureKind.CANCELLED: Cancelled,
-    FailureKind.DEADLINE: DeadlineExceeded,
-    FailureKind.CRASHED: Unavailable,
-    FailureKind.INTERNAL: Unavailable,
-}
+#: What a job's output queue carries: its pieces in order, or the error that ended it.
+_Outcome = AudioPiece | VoxguardError
 
 
 class SynthesisService:
@@ -72,6 +62,7 @@ class SynthesisService:
         stop_grace_seconds: float = 10.0,
         stall_seconds: float = 300.0,
         on_worker_replaced: Callable[[], None] | None = None,
+        launcher: WorkerLauncher = WorkerHandle,
     ) -> None:
         if not worker_configs:
             raise ValueError("at least one worker is needed")
@@ -79,8 +70,9 @@ class SynthesisService:
         self._clock = clock
         self._scheduler = Scheduler(queue_size, clock=clock)
         self._watchdog = Watchdog(stop_grace=stop_grace_seconds, stall_timeout=stall_seconds, clock=clock)
-        self._workers: dict[int, WorkerHandle] = {}
-        self._outputs: dict[str, asyncio.Queue[AudioPiece | JobFailure]] = {}
+        self._launch = launcher
+        self._workers: dict[int, WorkerLink] = {}
+        self._outputs: dict[str, asyncio.Queue[_Outcome]] = {}
         self._respawn_delay = respawn_delay
         self._on_worker_replaced = on_worker_replaced
         self._assigned_ns: dict[str, int] = {}
@@ -113,7 +105,7 @@ class SynthesisService:
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         for job_id in list(self._outputs):
-            self._fail(job_id, FailureKind.CRASHED, "the server is shutting down; retry")
+            self._fail(job_id, Unavailable("the server is shutting down; retry"))
         for job_id in list(self._enrollments):
             self._settle_enrollment(job_id, Unavailable("the server is shutting down; retry"))
         workers = list(self._workers.values())
@@ -141,7 +133,7 @@ class SynthesisService:
         if job.voice_id in self._deleted_voices:
             # The voice was deleted after the request opened its model but before it got here.
             raise FailedPrecondition("the voice was deleted")
-        output: asyncio.Queue[AudioPiece | JobFailure] = asyncio.Queue()
+        output: asyncio.Queue[_Outcome] = asyncio.Queue()
         self._scheduler.submit(job)
         self._outputs[job.job_id] = output
         finished = False
@@ -149,9 +141,9 @@ class SynthesisService:
             self._dispatch()
             while True:
                 item = await output.get()
-                if isinstance(item, JobFailure):
+                if isinstance(item, VoxguardError):
                     finished = True
-                    raise _FAILURES[item.kind](item.message)
+                    raise item
                 yield item
                 if item.final:
                     finished = True
@@ -162,7 +154,7 @@ class SynthesisService:
                 self.cancel(job.job_id)
 
     async def enroll(self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints,
-                     timeout: float = 600.0) -> VoiceModel:
+                     timeout: float = 600.0, request_id: str = "") -> VoiceModel:
         """Build a voice model in the least busy worker; raises the engine's domain error."""
         from tenants.ids import new_id
 
@@ -177,7 +169,8 @@ class SynthesisService:
         result: asyncio.Future[VoiceModel] = self._loop.create_future()
         self._enrollments[job_id] = (result, worker.worker_id)
         try:
-            if not worker.send(EnrollJob(job_id, np.ascontiguousarray(samples, np.float32),
+            if not worker.send(EnrollJob(job_id, request_id,
+                                         np.ascontiguousarray(samples, np.float32),
                                          int(sample_rate), hints)):
                 raise Unavailable("a synthesis worker failed; retry the enrollment")
             return await asyncio.wait_for(result, timeout)
@@ -207,7 +200,7 @@ class SynthesisService:
         self._deleted_voices.update(voice_ids)
         dropped, running = self._scheduler.jobs_for_voices(voice_ids)
         for job_id in dropped:
-            self._fail(job_id, FailureKind.PRECONDITION, "the voice was deleted")
+            self._fail(job_id, FailedPrecondition("the voice was deleted"))
         # The eviction order itself stops a running job of the voice (as FAILED_PRECONDITION).
         for worker in self._workers.values():
             for voice_id in voice_ids:
@@ -217,7 +210,7 @@ class SynthesisService:
         return len(dropped) + len(running)
 
     def _spawn(self, worker_id: int) -> None:
-        self._workers[worker_id] = WorkerHandle(
+        self._workers[worker_id] = self._launch(
             worker_id, self._configs[worker_id], self._on_message, self._on_exit
         )
 
@@ -227,12 +220,12 @@ class SynthesisService:
             if worker is None or not worker.send(assignment.job):
                 for lost in self._scheduler.remove_worker(assignment.worker_id):
                     self._watchdog.ended(lost.job_id)
-                    self._fail(lost.job_id, FailureKind.CRASHED, "a synthesis worker failed; retry")
+                    self._fail(lost.job_id, Unavailable("a synthesis worker failed; retry"))
             else:
                 self._watchdog.started(assignment.job.job_id)
                 self._assigned_ns[assignment.job.job_id] = time.time_ns()
 
-    def _on_message(self, worker_id: int, message: Any) -> None:
+    def _on_message(self, worker_id: int, message: FromWorker) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._handle_message, worker_id, message)
 
@@ -240,27 +233,28 @@ class SynthesisService:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._handle_exit, worker_id)
 
-    def _handle_message(self, worker_id: int, message: Any) -> None:
-        if isinstance(message, WorkerReady):
-            self.engine_name, self.engine_version = message.engine, message.engine_version
-            self._scheduler.add_worker(worker_id, message.slots)
-            self._ready.set()
-        elif isinstance(message, AudioPiece):
-            self._watchdog.progressed(message.job_id)
-            queue = self._outputs.get(message.job_id)
-            if queue is not None:
-                queue.put_nowait(message)
-            if message.final:
-                self._job_ended(message.job_id)
-        elif isinstance(message, EnrollDone):
-            self._settle_enrollment(message.job_id, VoiceModel.from_bytes(message.voice_model))
-        elif isinstance(message, JobFailure) and message.job_id in self._enrollments:
-            self._settle_enrollment(message.job_id, _FAILURES[message.kind](message.message))
-        elif isinstance(message, JobFailure):
-            queue = self._outputs.get(message.job_id)
-            if queue is not None:
-                queue.put_nowait(message)
-            self._job_ended(message.job_id)
+    def _handle_message(self, worker_id: int, message: FromWorker) -> None:
+        match message:
+            case WorkerReady():
+                self.engine_name, self.engine_version = message.engine, message.engine_version
+                self._scheduler.add_worker(worker_id, message.slots)
+                self._ready.set()
+            case AudioPiece():
+                self._watchdog.progressed(message.job_id)
+                queue = self._outputs.get(message.job_id)
+                if queue is not None:
+                    queue.put_nowait(message)
+                if message.final:
+                    self._job_ended(message.job_id)
+            case EnrollDone():
+                self._settle_enrollment(message.job_id, VoiceModel.from_bytes(message.voice_model))
+            case JobFailed(job_id=job_id, error=error) if job_id in self._enrollments:
+                self._settle_enrollment(job_id, error.to_error())
+            case JobFailed(job_id=job_id, error=error):
+                self._fail(job_id, error.to_error())
+                self._job_ended(job_id)
+            case _:
+                assert_never(message)
         self._dispatch()
 
     def _settle_enrollment(self, job_id: str, outcome: VoiceModel | VoxguardError) -> None:
@@ -290,7 +284,7 @@ class SynthesisService:
         # Every job of the batch it was running fails; jobs on other workers are untouched.
         for job in self._scheduler.remove_worker(worker_id):
             self._watchdog.ended(job.job_id)
-            self._fail(job.job_id, FailureKind.CRASHED, "the synthesis worker failed; retry the request")
+            self._fail(job.job_id, Unavailable("the synthesis worker failed; retry the request"))
         assert self._loop is not None
         self._loop.call_later(self._respawn_delay, self._respawn, worker_id)
 
@@ -300,10 +294,10 @@ class SynthesisService:
             if self._on_worker_replaced is not None:
                 self._on_worker_replaced()
 
-    def _fail(self, job_id: str, kind: FailureKind, message: str) -> None:
+    def _fail(self, job_id: str, error: VoxguardError) -> None:
         queue = self._outputs.get(job_id)
         if queue is not None:
-            queue.put_nowait(JobFailure(job_id, kind, message))
+            queue.put_nowait(error)
 
     def _kill_worker_of(self, job_id: str, reason: Overdue) -> None:
         """Kill the process running ``job_id``; the exit handler fails the job and respawns."""
@@ -315,8 +309,8 @@ class SynthesisService:
                   "ignored the order to stop" if reason is Overdue.IGNORED_STOP else "made no progress on",
                   job_id)
         if reason is Overdue.STALLED:
-            self._fail(job_id, FailureKind.CRASHED, "the synthesis worker stopped responding; retry")
-        worker.process.kill()
+            self._fail(job_id, Unavailable("the synthesis worker stopped responding; retry"))
+        worker.kill()
 
     async def _expire_loop(self) -> None:
         while True:
@@ -324,9 +318,6 @@ class SynthesisService:
             for job_id, reason in self._watchdog.overdue():
                 self._kill_worker_of(job_id, reason)
             for job_id in self._scheduler.expire():
-                queue = self._outputs.get(job_id)
-                if queue is not None:
-                    queue.put_nowait(
-                        JobFailure(job_id, FailureKind.DEADLINE, "the deadline passed while the request was queued")
-                    )
+                self._fail(job_id, DeadlineExceeded(
+                    "the deadline passed while the request was queued"))
 

@@ -20,22 +20,28 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 
-from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, VoxguardError
+from server.engines.base import SynthesisEngine, VoiceModel
+from server.engines.batching import BatchRunner, RunnerEvent, runner_for
+from server.errors import InvalidArgument, VoxguardError
+from server.logs import REQUEST_ID
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
     EnrollDone,
     EnrollJob,
+    ErrorRecord,
     EvictVoice,
-    FailureKind,
-    JobFailure,
+    JobFailed,
+    PipeProtocolError,
     Shutdown,
     SynthesisJob,
+    ToWorker,
     WorkerReady,
+    to_worker,
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +99,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     tracing = Tracing(config.otlp_endpoint, service_name="voxguard-worker")
     engine = create_engine(config.engine_name, config.engine_options)
     engine.prepare()
-    runner = engine.batch_runner()
+    runner = runner_for(engine)
     keyring = Keyring.load(config.watermark_key_file)
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version,
                           slots=runner.capacity))
@@ -123,8 +129,8 @@ class _WorkerLoop:
     they name; a ``Shutdown`` lets the running jobs finish and admits no new ones.
     """
 
-    def __init__(self, conn: Connection, runner: Any, keyring: Any, cache: _VoiceCache,
-                 tracer: Any, engine: Any) -> None:
+    def __init__(self, conn: Connection, runner: BatchRunner, keyring: Any, cache: _VoiceCache,
+                 tracer: Any, engine: SynthesisEngine) -> None:
         self.conn = conn
         self.engine = engine
         self.engine_name = engine.name
@@ -143,6 +149,9 @@ class _WorkerLoop:
                     return
             except EOFError:
                 return
+            except PipeProtocolError:
+                log.exception("the server sent something this worker cannot read; exiting")
+                return
             if self.jobs:
                 self._step()
 
@@ -150,64 +159,66 @@ class _WorkerLoop:
         """Apply every pending message; False when the server asked an idle worker to stop."""
         while self.conn.poll(None if block else 0):
             block = False
-            message = self.conn.recv()
-            if isinstance(message, Shutdown):
+            if not self._handle(to_worker(self.conn.recv())):
+                return False
+        return True
+
+    def _handle(self, message: ToWorker) -> bool:
+        """Apply one message; False when it was a shutdown with nothing left to finish."""
+        match message:
+            case Shutdown():
                 self.shutdown_requested = True
-                if not self.jobs:
-                    return False
-            elif isinstance(message, EvictVoice):
-                self.cache.evict(message.voice_id)
+                return bool(self.jobs)
+            case EvictVoice(voice_id=voice_id):
+                self.cache.evict(voice_id)
                 for job_id, running in list(self.jobs.items()):
-                    if running.job.voice_id == message.voice_id:
-                        self._fail(job_id, FailureKind.PRECONDITION,
-                                   "the voice was deleted while it was being synthesized")
-            elif isinstance(message, CancelJob):
-                if message.job_id in self.jobs:
-                    self._fail(message.job_id, FailureKind.CANCELLED, "the request was cancelled")
-            elif isinstance(message, SynthesisJob):
+                    if running.job.voice_id == voice_id:
+                        self._fail(job_id, ErrorRecord(
+                            "FailedPrecondition",
+                            "the voice was deleted while it was being synthesized"))
+            case CancelJob(job_id=job_id):
+                if job_id in self.jobs:
+                    self._fail(job_id, ErrorRecord("Cancelled", "the request was cancelled"))
+            case SynthesisJob():
                 if self.shutdown_requested:  # draining: finish what runs, take nothing new
-                    self.conn.send(JobFailure(message.job_id, FailureKind.CRASHED,
-                                              "the synthesis worker is stopping; retry"))
+                    self.conn.send(JobFailed(message.job_id, ErrorRecord(
+                        "Unavailable", "the synthesis worker is stopping; retry")))
                 else:
                     self._admit(message)
-            elif isinstance(message, EnrollJob):
+            case EnrollJob():
                 self._enroll(message)
+            case _:
+                assert_never(message)
         return True
 
     def _enroll(self, job: EnrollJob) -> None:
         """Run the engine's enrollment now (the running batch waits this long, once)."""
+        token = REQUEST_ID.set(job.request_id)
         try:
             model = self.engine.enroll(job.samples, job.sample_rate, job.hints)
-        except InvalidAudio as exc:
-            self.conn.send(JobFailure(job.job_id, FailureKind.INVALID_AUDIO, exc.message))
-        except InvalidArgument as exc:
-            self.conn.send(JobFailure(job.job_id, FailureKind.INVALID, exc.message))
-        except FailedPrecondition as exc:
-            self.conn.send(JobFailure(job.job_id, FailureKind.PRECONDITION, exc.message))
+        except VoxguardError as exc:
+            self.conn.send(JobFailed(job.job_id, ErrorRecord.of(exc)))
         except Exception:
-            log.exception("enrollment %s failed", job.job_id)
-            self.conn.send(JobFailure(job.job_id, FailureKind.INTERNAL,
-                                      "the voice could not be enrolled (engine failure)"))
+            log.exception("enrollment %s failed inside the engine", job.job_id)
+            self.conn.send(JobFailed(job.job_id, ErrorRecord.engine_bug(job.request_id)))
         else:
             self.conn.send(EnrollDone(job.job_id, model.to_bytes()))
+        finally:
+            REQUEST_ID.reset(token)
 
     def _admit(self, job: SynthesisJob) -> None:
-        from server.engines.base import SynthesisParams, VoiceModel
         from server.tracing import context_from_carrier
 
         span = self.tracer.start_span(
-            "synthesis.worker", context=context_from_carrier(job.trace_context),
+            "synthesis.worker", context=context_from_carrier(dict(job.trace_context)),
             attributes={"voxguard.generation_id": job.generation_id,
                         "voxguard.engine": self.engine_name},
         )
         self.jobs[job.job_id] = _RunningJob(job=job, span=span)
         try:
             model = self.cache.get(job.voice_id, job.voice_model, VoiceModel.from_bytes)
-            params = SynthesisParams(speed=job.speed, sample_rate=job.sample_rate, **job.sampling)
-            self.runner.add(job.job_id, model, job.text, job.language, params)
-        except Exception as exc:  # a bad request fails alone; the loop serves the others
-            if not isinstance(exc, VoxguardError):
-                log.exception("synthesis job %s could not start", job.job_id)
+            self.runner.add(job.job_id, model, job.request)
+        except Exception as exc:  # noqa: BLE001 - one bad request fails alone; _fail_with logs bugs
             self._fail_with(job.job_id, exc)
 
     def _step(self) -> None:
@@ -218,19 +229,21 @@ class _WorkerLoop:
                 event = next(events)
             except StopIteration:
                 return
-            except Exception as exc:
-                log.exception("the synthesis runner failed")
+            except Exception as exc:  # noqa: BLE001 - the whole batch fails; _fail_with logs it
                 for job_id in list(self.jobs):
                     self._fail_with(job_id, exc)
                 return
-            if event.key not in self.jobs:
-                continue
-            if event.error is not None:
-                self._fail_with(event.key, event.error)
-            elif event.chunk is not None:
-                self._send_chunk(self.jobs[event.key], event.chunk)
-            elif event.done:
-                self._finish(event.key)
+            self._apply(event)
+
+    def _apply(self, event: RunnerEvent) -> None:
+        if event.key not in self.jobs:
+            return
+        if event.error is not None:
+            self._fail_with(event.key, event.error)
+        elif event.chunk is not None:
+            self._send_chunk(self.jobs[event.key], event.chunk)
+        elif event.done:
+            self._finish(event.key)
 
     def _send_chunk(self, running: _RunningJob, chunk: Any) -> None:
         from opentelemetry import trace
@@ -254,7 +267,7 @@ class _WorkerLoop:
         running = self.jobs[job_id]
         if running.embedder is None:
             self._fail_with(job_id, InvalidArgument(
-                "the text produced no audio; send words the voice can speak"))
+                "the text produced no audio; send words the voice can speak", field="text"))
             return
         del self.jobs[job_id]
         tail = running.embedder.finish()
@@ -264,19 +277,27 @@ class _WorkerLoop:
         running.span.end()
 
     def _fail_with(self, job_id: str, exc: BaseException) -> None:
-        if isinstance(exc, InvalidArgument):
-            self._fail(job_id, FailureKind.INVALID, exc.message)
-        elif isinstance(exc, FailedPrecondition):
-            self._fail(job_id, FailureKind.PRECONDITION, exc.message)
-        else:
-            self._fail(job_id, FailureKind.INTERNAL, "synthesis failed inside the engine")
+        """End a job with the domain error ``exc``; anything else is an engine bug."""
+        running = self.jobs.get(job_id)
+        if running is None:
+            return
+        if isinstance(exc, VoxguardError):
+            self._fail(job_id, ErrorRecord.of(exc))
+            return
+        request_id = running.job.request_id
+        token = REQUEST_ID.set(request_id)
+        try:
+            log.error("synthesis job %s failed inside the engine", job_id, exc_info=exc)
+        finally:
+            REQUEST_ID.reset(token)
+        self._fail(job_id, ErrorRecord.engine_bug(request_id))
 
-    def _fail(self, job_id: str, kind: FailureKind, message: str) -> None:
+    def _fail(self, job_id: str, error: ErrorRecord) -> None:
         running = self.jobs.pop(job_id, None)
         if running is None:
             return
         self.runner.remove(job_id)
-        self.conn.send(JobFailure(job_id, kind, message))
+        self.conn.send(JobFailed(job_id, error))
         running.span.end()
 
 

@@ -20,9 +20,10 @@ from server.engines.base import (
     EnrollmentHints,
     SynthesisEngine,
     SynthesisParams,
+    SynthesisRequest,
     VoiceModel,
 )
-from server.engines.embedded.base_voice import espeak_voice, render
+from server.engines.embedded.base_voice import render
 from server.engines.embedded.convert import ConversionSettings, convert
 from server.engines.embedded.enroll import enroll_profile
 from server.engines.embedded.profile import SpeakerProfile
@@ -30,7 +31,7 @@ from server.engines.embedded.stats import frame_energy_db, speech_mask
 from server.engines.embedded.world import WORK_RATE, analyze, synthesize
 from server.errors import InvalidArgument
 from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
-from server.text import base_language, normalize, split_sentences, validate_text
+from server.text import base_language, normalize, split_sentences
 
 ENGINE_NAME = "embedded"
 ENGINE_VERSION = "1.0.0"
@@ -52,7 +53,7 @@ class EmbeddedEngine(SynthesisEngine):
     def __init__(
         self, max_text_chars: int = 5_000, conversion: Mapping[str, Any] | None = None
     ) -> None:
-        self._max_text_chars = int(max_text_chars)
+        self.max_text_chars = int(max_text_chars)
         self._settings = ConversionSettings(**dict(conversion or {}))
         get_espeak()
 
@@ -73,31 +74,16 @@ class EmbeddedEngine(SynthesisEngine):
         profile = enroll_profile(samples, sample_rate)
         return VoiceModel(engine=self.name, engine_version=self.version, data=profile.to_bytes())
 
-    def synthesize(
-        self,
-        voice_model: VoiceModel,
-        text: str,
-        language: str,
-        params: SynthesisParams | None = None,
-    ) -> Iterator[AudioChunk]:
-        """Validate everything up front, then return an iterator of one chunk per sentence."""
+    def stream(self, voice_model: VoiceModel, request: SynthesisRequest) -> Iterator[AudioChunk]:
+        """Check the voice model up front, then return an iterator of one chunk per sentence."""
         self.check_voice_model(voice_model)
-        params = params or SynthesisParams()
-        self.check_params(params)
-        code = base_language(language)
-        try:
-            espeak_voice(code)
-        except InvalidArgument:
-            raise InvalidArgument(
-                f"language {language!r} is not supported by the embedded engine; "
-                "use e.g. 'en', 'cmn', 'fr', 'de', 'es'"
-            ) from None
-        cleaned = validate_text(text, self._max_text_chars)
-        sentences = split_sentences(normalize(cleaned, code), code)
+        code = base_language(request.language)
+        sentences = split_sentences(normalize(request.text, code), code)
         if not sentences:
-            raise InvalidArgument("text has nothing to pronounce after normalisation; send words")
+            raise InvalidArgument("text has nothing to pronounce after normalisation; send words",
+                                  field="text")
         profile = SpeakerProfile.from_bytes(voice_model.data)
-        return self._chunks(profile, sentences, code, params)
+        return self._chunks(profile, sentences, code, request.params)
 
     def _chunks(
         self, profile: SpeakerProfile, sentences: list[str], code: str, params: SynthesisParams

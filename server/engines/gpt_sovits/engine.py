@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +26,11 @@ from server.engines.base import (
     SAMPLING_OPTIONS,
     AudioChunk,
     EnrollmentHints,
-    SynthesisEngine,
     SynthesisParams,
+    SynthesisRequest,
     VoiceModel,
 )
+from server.engines.batching import BatchingEngine, BatchRunner
 from server.engines.gpt_sovits.checkpoints import (
     check_pair,
     load_sovits_checkpoint,
@@ -50,10 +51,7 @@ from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, ModelFilesError
-from server.text import base_language, validate_text
-
-if TYPE_CHECKING:
-    from server.engines.batching import BatchRunner
+from server.text import base_language
 
 ENGINE_NAME = "gpt-sovits"
 ENGINE_VERSION = "1.0.0"
@@ -64,7 +62,7 @@ MAX_BATCH = 256
 _FRONT_END_LANGUAGES = {"en": "en", "cmn": "zh"}
 
 
-class GptSovitsEngine(SynthesisEngine):
+class GptSovitsEngine(BatchingEngine):
     """GPT-SoVITS v2 / v2Pro / v2ProPlus on the operator's official checkpoints."""
 
     name = ENGINE_NAME
@@ -119,7 +117,7 @@ class GptSovitsEngine(SynthesisEngine):
         self.device = device
         self.dtype = dtype
         self.uses_gpu = device.startswith("cuda")
-        self._max_text_chars = int(max_text_chars)
+        self.max_text_chars = int(max_text_chars)
         if max_new_tokens is not None and not 1 <= int(max_new_tokens) <= MAX_NEW_TOKENS:
             raise InvalidArgument(
                 f"max_new_tokens {max_new_tokens} is out of range; use 1-{MAX_NEW_TOKENS} "
@@ -236,32 +234,23 @@ class GptSovitsEngine(SynthesisEngine):
 
     # -- synthesis ----------------------------------------------------------------------
 
-    def synthesize(
-        self,
-        voice_model: VoiceModel,
-        text: str,
-        language: str,
-        params: SynthesisParams | None = None,
-    ) -> Iterator[AudioChunk]:
-        """Validate up front, then yield one chunk per official text segment."""
-        plan = self.plan(voice_model, text, language, params or SynthesisParams())
-        return self._chunks(plan)
+    def stream(self, voice_model: VoiceModel, request: SynthesisRequest) -> Iterator[AudioChunk]:
+        """Prepare up front, then yield one chunk per official text segment."""
+        return self._chunks(self.plan(voice_model, request))
 
-    def plan(self, voice_model: VoiceModel, text: str, language: str,
-             params: SynthesisParams) -> SynthesisPlan:
-        """Check a request and prepare what decoding it needs (raises for a bad request)."""
+    def plan(self, voice_model: VoiceModel, request: SynthesisRequest) -> SynthesisPlan:
+        """Prepare what decoding a checked request needs (raises for an unusable voice or text)."""
         self.check_voice_model(voice_model)
-        self.check_params(params)
-        code = front_end_language(language)
-        text = validate_text(text, self._max_text_chars)
-        options = replace(inference_options(params), max_new_tokens=self._max_new_tokens)
+        code = front_end_language(request.language)
+        options = replace(inference_options(request.params), max_new_tokens=self._max_new_tokens)
         models = self.models
         voice = self._prepared_voice(voice_model, models)
-        segments = models.segments(text, code, options.text_split)
+        segments = models.segments(request.text, code, options.text_split)
         if not segments:
-            raise InvalidArgument("the text has nothing to speak; send words in the language given")
+            raise InvalidArgument("the text has nothing to speak; send words in the language given",
+                                  field="text")
         return SynthesisPlan(voice=voice, segments=segments, options=options,
-                             sample_rate=params.sample_rate or OUTPUT_RATE)
+                             sample_rate=request.params.sample_rate or OUTPUT_RATE)
 
     def batch_runner(self) -> BatchRunner:
         """Up to ``max_batch`` requests of any voices decoded together (one T2S step each)."""

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from server.engines.base import SynthesisParams, VoiceModel
+from server.engines.base import SynthesisRequest, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent
 from server.engines.gpt_sovits.batcher import SynthesisBatch
 
@@ -40,9 +40,8 @@ class GptSovitsRunner(BatchRunner):
     def active(self) -> int:
         return len(self._rates)
 
-    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
-            params: SynthesisParams) -> None:
-        plan = self.engine.plan(voice_model, text, language, params)
+    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
+        plan = self.engine.plan(voice_model, request)
         self._batch.add(key, plan.voice, plan.segments, plan.options,
                         stream=self.engine.stream_plan)
         self._rates[key] = plan.sample_rate

@@ -22,9 +22,10 @@ from server.engines.base import (
     EnrollmentHints,
     SynthesisEngine,
     SynthesisParams,
+    SynthesisRequest,
     VoiceModel,
 )
-from server.engines.embedded.base_voice import REFERENCE_PASSAGE, espeak_voice
+from server.engines.embedded.base_voice import REFERENCE_PASSAGE
 from server.engines.embedded.engine import render_base
 from server.engines.embedded.enroll import MAX_RATE_FACTOR, MIN_RATE_FACTOR, prepare_audio
 from server.engines.embedded.stats import frame_energy_db, syllable_rate
@@ -46,7 +47,7 @@ from server.engines.neural.profile import NeuralProfile
 from server.engines.neural.vocoder import FIRST_WINDOW_FRAMES, Vocoder
 from server.errors import InvalidArgument, InvalidAudio
 from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
-from server.text import base_language, normalize, split_sentences, validate_text
+from server.text import base_language, normalize, split_sentences
 
 ENGINE_NAME = "embedded-neural"
 ENGINE_VERSION = "1.0.0"
@@ -89,7 +90,7 @@ class EmbeddedNeuralEngine(SynthesisEngine):
             raise InvalidArgument("vocoder must be 'int8' or 'torch'")
         if piper not in ("int8", "float"):
             raise InvalidArgument("piper must be 'int8' or 'float'")
-        self._max_text_chars = int(max_text_chars)
+        self.max_text_chars = int(max_text_chars)
         self._lock = threading.Lock()
         self._references: dict[str, _BaseReference] = {}
         cache = Path(cache_dir) if cache_dir else None
@@ -183,32 +184,17 @@ class EmbeddedNeuralEngine(SynthesisEngine):
 
     # -- synthesis ---------------------------------------------------------------------
 
-    def synthesize(
-        self,
-        voice_model: VoiceModel,
-        text: str,
-        language: str,
-        params: SynthesisParams | None = None,
-    ) -> Iterator[AudioChunk]:
-        """Validate everything up front, then stream audio window by window, sentence by sentence."""
+    def stream(self, voice_model: VoiceModel, request: SynthesisRequest) -> Iterator[AudioChunk]:
+        """Check the voice model up front, then stream audio window by window, sentence by
+        sentence."""
         self.check_voice_model(voice_model)
-        params = params or SynthesisParams()
-        self.check_params(params)
-        code = base_language(language)
-        if code != "en":
-            try:
-                espeak_voice(code)
-            except InvalidArgument:
-                raise InvalidArgument(
-                    f"language {language!r} is not supported by the embedded-neural engine; "
-                    "use e.g. 'en', 'cmn', 'fr', 'de', 'es'"
-                ) from None
-        cleaned = validate_text(text, self._max_text_chars)
-        sentences = split_sentences(normalize(cleaned, code), code)
+        code = base_language(request.language)
+        sentences = split_sentences(normalize(request.text, code), code)
         if not sentences:
-            raise InvalidArgument("text has nothing to pronounce after normalisation; send words")
+            raise InvalidArgument("text has nothing to pronounce after normalisation; send words",
+                                  field="text")
         profile = NeuralProfile.from_bytes(voice_model.data)
-        return self._chunks(profile, sentences, code, params)
+        return self._chunks(profile, sentences, code, request.params)
 
     def _chunks(
         self, profile: NeuralProfile, sentences: list[str], code: str, params: SynthesisParams

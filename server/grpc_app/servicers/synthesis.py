@@ -13,13 +13,16 @@ import numpy as np
 from server.api.v1 import synthesis_pb2 as pb
 from server.api.v1 import synthesis_pb2_grpc
 from server.audio import AudioFormat, encode_audio
+from server.engines.request import SynthesisParams
 from server.errors import InvalidArgument, Unavailable, VoxguardError
 from server.grpc_app.errors import status_for
 from server.grpc_app.servicers import caller_tenant
+from server.logs import REQUEST_ID
 from server.platform import Platform
 from server.synthesis.records import AudioPiece, SynthesisJob
 from server.tracing import current_carrier, current_tracer, span
-from tenants.generations import SynthesisOptions
+from tenants.generations import GenerationFacts
+from tenants.ids import new_id
 
 FORMATS = {
     pb.AUDIO_FORMAT_UNSPECIFIED: AudioFormat.WAV,
@@ -69,24 +72,29 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             raise Unavailable("synthesis workers are not running; retry shortly")
         remaining = context.time_remaining()
         deadline = time.monotonic() + remaining if remaining is not None else None
-        options = SynthesisOptions(voice_id=request.voice_id, text=request.text,
-                                   language=request.language, audio_format=fmt,
-                                   sample_rate=request.sample_rate_hz, speed=request.speed,
-                                   streamed=streamed, sampling=sampling_options(request))
+        # Every field is checked here, once, before anything is recorded or queued.
+        checked = self._p.request_rules.check(request.text, request.language,
+                                              synthesis_params(request))
+        facts = GenerationFacts(voice_id=request.voice_id, text=checked.text, audio_format=fmt,
+                                sample_rate=request.sample_rate_hz, streamed=streamed)
         with span("db.begin_generation"):
-            request_record = await to_thread(self._p.generations.begin, caller_tenant(), options,
-                                             deadline)
-        job = SynthesisJob.for_request(request_record, current_carrier())
+            record = await to_thread(self._p.generations.begin, caller_tenant(), facts)
+        job_id, generation_id = new_id("job"), record.generation_id
         submitted_ns = time.time_ns()
         samples = 0
         rate = 0
         accepted = time.monotonic()
         metrics = self._p.metrics
         try:
+            job = SynthesisJob(
+                job_id=job_id, request_id=REQUEST_ID.get(), tenant_id=record.tenant_id,
+                voice_id=record.voice_id, voice_model=record.voice_model,
+                generation_id=generation_id, deadline=deadline, trace_context=current_carrier(),
+                request=self._p.request_rules.for_voice(checked, record.voice_language))
             async for piece in service.run(job):
                 if samples == 0 and piece.pcm16:
                     metrics.first_chunk.observe(time.monotonic() - accepted)
-                    queued_until = service.assigned_at_ns(job.job_id) or time.time_ns()
+                    queued_until = service.assigned_at_ns(job_id) or time.time_ns()
                     current_tracer().start_span(
                         "synthesis.queue", start_time=submitted_ns).end(end_time=queued_until)
                 metrics.audio_seconds.inc(len(piece.pcm16) / 2 / max(piece.sample_rate, 1))
@@ -94,7 +102,7 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
                 rate = piece.sample_rate
                 yield piece
         except VoxguardError as error:
-            await to_thread(self._p.generations.fail, job.generation_id, status_for(error).name,
+            await to_thread(self._p.generations.fail, generation_id, status_for(error).name,
                             samples / max(rate, 1))
             raise
         except asyncio.CancelledError:
@@ -102,23 +110,24 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServicer):
             # generation still gets its synthesis.failed event (shielded from the cancel).
             remaining = context.time_remaining()
             reason = "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
-            await asyncio.shield(to_thread(self._p.generations.fail, job.generation_id, reason,
+            await asyncio.shield(to_thread(self._p.generations.fail, generation_id, reason,
                                            samples / max(rate, 1)))
             raise
         if streamed:
-            await to_thread(self._p.generations.complete, job.generation_id, samples / max(rate, 1), rate)
+            await to_thread(self._p.generations.complete, generation_id, samples / max(rate, 1), rate)
 
 
-def sampling_options(request: pb.SynthesizeRequest) -> dict[str, object]:
-    """The optional sampling fields the caller set, by ``SynthesisParams`` name."""
-    options: dict[str, object] = {
+def synthesis_params(request: pb.SynthesizeRequest) -> SynthesisParams:
+    """The request's speed, output rate and the sampling options the caller set; building
+    the record checks their ranges (``speed`` 0 means 1.0, ``sample_rate_hz`` 0 native)."""
+    sampling = {
         name: getattr(request, name)
         for name in ("top_k", "top_p", "temperature", "repetition_penalty", "seed")
         if request.HasField(name)
     }
-    if request.text_split:
-        options["text_split"] = request.text_split.strip().lower()
-    return options
+    return SynthesisParams(
+        speed=request.speed or 1.0, sample_rate=request.sample_rate_hz or None,
+        text_split=request.text_split.strip().lower() or None, **sampling)
 
 
 def _format(value: int) -> AudioFormat:

@@ -41,7 +41,7 @@ def test_synthesis_params_defaults_and_ranges() -> None:
     SynthesisParams(speed=0.5, sample_rate=48_000)
     with pytest.raises(InvalidArgument, match="speed 3.0 is out of range"):
         SynthesisParams(speed=3.0)
-    with pytest.raises(InvalidArgument, match="sample rate 1000 Hz"):
+    with pytest.raises(InvalidArgument, match="sample_rate_hz 1000 is not offered"):
         SynthesisParams(sample_rate=1000)
 
 
@@ -77,8 +77,38 @@ def test_sampling_options_are_range_checked_and_listed() -> None:
 
 
 def test_an_engine_refuses_options_it_cannot_honour() -> None:
-    from server.engines.base import SynthesisParams, check_supported_options
+    from server.engines.request import RequestRules
 
-    check_supported_options("x", frozenset({"seed"}), SynthesisParams(seed=1).requested_options())
-    with pytest.raises(InvalidArgument, match="cannot honour top_k; leave it unset"):
-        check_supported_options("x", frozenset({"seed"}), ("top_k",))
+    rules = RequestRules(engine="x", languages=frozenset({"en"}), options=frozenset({"seed"}),
+                         max_text_chars=100)
+    assert rules.check("Hello.", "en", SynthesisParams(seed=1)).params.seed == 1
+    with pytest.raises(InvalidArgument, match="cannot honour top_k; leave it unset") as caught:
+        rules.check("Hello.", "en", SynthesisParams(top_k=3))
+    assert caught.value.field == "top_k"
+
+
+def test_the_rules_check_text_and_language_once_and_fill_in_the_voice_language() -> None:
+    from server.engines.request import RequestRules
+
+    rules = RequestRules(engine="x", languages=frozenset({"en", "cmn"}), options=frozenset(),
+                         max_text_chars=10)
+    with pytest.raises(InvalidArgument, match="at most 10") as caught:
+        rules.check("a" * 11, "en")
+    assert caught.value.field == "text"
+    with pytest.raises(InvalidArgument, match="not supported") as caught:
+        rules.check("Hello.", "fr")
+    assert caught.value.field == "language"
+    request = rules.check("  Hello.  ", "")
+    assert (request.text, request.language) == ("Hello.", "")
+    assert rules.for_voice(request, "zh-CN").language == "cmn"
+    assert rules.for_voice(rules.check("Hi.", "en"), "cmn").language == "en"
+    with pytest.raises(FailedPrecondition, match="cannot speak"):
+        rules.for_voice(request, "fr")
+
+
+def test_the_operator_text_cap_may_not_exceed_the_engine_maximum() -> None:
+    engine = create_engine("embedded")
+    assert engine.request_rules(2_000).max_text_chars == 2_000
+    assert engine.request_rules().max_text_chars == engine.max_text_chars
+    with pytest.raises(InvalidArgument, match="VOXGUARD_MAX_TEXT_CHARS"):
+        engine.request_rules(engine.max_text_chars + 1)

@@ -7,6 +7,7 @@ import pytest
 from server.errors import ResourceExhausted
 from server.synthesis.records import SynthesisJob
 from server.synthesis.scheduler import Scheduler
+from tests.server.synthesis.jobs import make_job
 
 
 class FakeClock:
@@ -20,10 +21,7 @@ class FakeClock:
 
 
 def _job(job_id: str, voice_id: str = "voice-a", deadline: float | None = None) -> SynthesisJob:
-    return SynthesisJob(
-        job_id=job_id, tenant_id="t", voice_id=voice_id, voice_model=b"m", text="hi",
-        language="en", speed=1.0, sample_rate=None, generation_id="00" * 8, deadline=deadline,
-    )
+    return make_job(job_id, voice_id, deadline=deadline)
 
 
 def test_jobs_go_to_idle_workers_oldest_first() -> None:
@@ -129,10 +127,7 @@ def test_a_crashed_job_does_not_count_towards_the_estimate() -> None:
 
 
 def _tenant_job(job_id: str, tenant: str) -> SynthesisJob:
-    return SynthesisJob(
-        job_id=job_id, tenant_id=tenant, voice_id=f"voice-{tenant}", voice_model=b"m",
-        text="hi", language="en", speed=1.0, sample_rate=None, generation_id="00" * 8,
-    )
+    return make_job(job_id, f"voice-{tenant}", tenant_id=tenant)
 
 
 def test_a_batching_worker_takes_as_many_jobs_as_it_has_slots() -> None:

@@ -17,19 +17,19 @@ from typing import Any
 import numpy as np
 from opentelemetry.trace import NoOpTracer
 
-from server.engines.base import AudioChunk, SynthesisParams, VoiceModel
+from server.engines.base import AudioChunk, SynthesisRequest, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent
 from server.synthesis.records import (
     AudioPiece,
     CancelJob,
     EvictVoice,
-    FailureKind,
-    JobFailure,
+    JobFailed,
     Shutdown,
     SynthesisJob,
 )
 from server.synthesis.worker import _VoiceCache, _WorkerLoop
 from server.watermark import Keyring
+from tests.server.synthesis.jobs import make_job
 
 CHUNKS_PER_JOB = 3
 
@@ -47,8 +47,7 @@ class NoiseRunner(BatchRunner):
     def active(self) -> int:
         return len(self.left)
 
-    def add(self, key: str, voice_model: VoiceModel, text: str, language: str,
-            params: SynthesisParams) -> None:
+    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
         self.left[key] = CHUNKS_PER_JOB
 
     def remove(self, key: str) -> None:
@@ -69,9 +68,7 @@ class NoiseRunner(BatchRunner):
 
 def _job(job_id: str, voice_id: str = "voice_a") -> SynthesisJob:
     model = VoiceModel(engine="noise", engine_version="1.0", data=b"x").to_bytes()
-    return SynthesisJob(job_id=job_id, tenant_id="t", voice_id=voice_id, voice_model=model,
-                        text="hello", language="en", speed=1.0, sample_rate=None,
-                        generation_id="0123456789abcdef")
+    return make_job(job_id, voice_id, voice_model=model)
 
 
 def _run(orders: list[Any]) -> tuple[list[Any], NoiseRunner]:
@@ -111,8 +108,8 @@ def test_jobs_run_together_and_finish_in_order() -> None:
 def test_cancel_and_eviction_stop_only_their_jobs() -> None:
     received, _ = _run([_job("a"), _job("b", voice_id="voice_b"), _job("c"),
                         CancelJob("a"), EvictVoice("voice_b"), Shutdown()])
-    failures = {m.job_id: m.kind for m in received if isinstance(m, JobFailure)}
-    assert failures == {"a": FailureKind.CANCELLED, "b": FailureKind.PRECONDITION}
+    failures = {m.job_id: m.error.kind for m in received if isinstance(m, JobFailed)}
+    assert failures == {"a": "Cancelled", "b": "FailedPrecondition"}
     assert _pieces(received, "c")[-1].final
 
 
@@ -120,5 +117,5 @@ def test_shutdown_lets_running_jobs_finish_and_refuses_new_ones() -> None:
     received, _ = _run([_job("a"), Shutdown(), _job("late")])
     assert _pieces(received, "a")[-1].final
     late = [m for m in received if getattr(m, "job_id", "") == "late"]
-    assert len(late) == 1 and isinstance(late[0], JobFailure)
-    assert late[0].kind is FailureKind.CRASHED and "stopping" in late[0].message
+    assert len(late) == 1 and isinstance(late[0], JobFailed)
+    assert late[0].error.kind == "Unavailable" and "stopping" in late[0].error.message

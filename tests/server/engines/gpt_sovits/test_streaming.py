@@ -90,8 +90,8 @@ def test_the_engine_streams_pieces_when_asked(tmp_path_factory: pytest.TempPathF
         model = VoiceModel(engine="gpt-sovits", engine_version=ENGINE_VERSION,
                            data=voice.to_bytes())
         runner = engine.batch_runner()
-        runner.add("job", model, "Hello there. How are you?", "en",
-                   SynthesisParams(top_k=1, text_split="cut5"))
+        runner.add("job", model, engine.request_rules().check(
+            "Hello there. How are you?", "en", SynthesisParams(top_k=1, text_split="cut5")))
         events = []
         while runner.active:
             events.extend(runner.step())
