@@ -22,8 +22,9 @@ from server.crypto.keyfile import create_key_file, read_key_file
 from server.crypto.master import MasterKeyring
 from server.crypto.receipts import ReceiptSigner
 from server.db.session import Database
-from server.engines.registry import create_engine
+from server.engines.registry import create_engine, engine_spec
 from server.engines.request import RequestRules
+from server.engines.spec import EngineSpec
 from server.errors import InvalidArgument
 from server.metrics import Metrics
 from server.speech.asr import Transcriber
@@ -68,20 +69,26 @@ class Platform:
     watermark_keys: Keyring
     admin_token: str
     data_dir_lock: DataDirLock
-    engine_uses_gpu: bool = False
+    engine_spec: EngineSpec | None = None
     synthesis: SynthesisService | None = None
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=lambda: Tracing(None))
     enrollment: EnrollmentRouter | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Platform:
-        """Prepare storage, schema, keys and services (no worker processes yet)."""
+    def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+             metrics: Metrics | None = None, tracing: Tracing | None = None) -> Platform:
+        """Prepare storage, schema, keys and services (no worker processes yet).
+
+        A server passes the ``metrics`` and ``tracing`` its interceptors already use.
+        """
         core = Core.open(settings, clock=clock)
         db, vault, audit, eraser = core.db, core.vault, core.audit, core.eraser
-        engine = create_engine(settings.engine, settings.resolved_engine_options)
-        languages = frozenset(engine.supported_languages)
-        enrollment = EnrollmentRouter(engine)
+        # The gRPC process reads what the engine declares; only workers load its models.
+        spec = engine_spec(settings.engine, settings.resolved_engine_options)
+        languages = spec.languages
+        enrollment = EnrollmentRouter(
+            lambda: create_engine(settings.engine, settings.resolved_engine_options))
         encoder = SpeakerEncoder()
         transcriber = Transcriber(settings.asr_model_path) if settings.consent_verify_statement else None
         consents = ConsentService(
@@ -110,12 +117,13 @@ class Platform:
             signer=core.signer, tenants=core.tenants, api_keys=core.api_keys,
             consents=consents, voices=voices,
             generations=GenerationService(db, voices, audit, clock),
-            request_rules=engine.request_rules(settings.max_text_chars),
+            request_rules=spec.request_rules(settings.max_text_chars),
             watermark_keys=load_watermark_keyring(settings),
             admin_token=load_admin_token(settings),
             data_dir_lock=DataDirLock(settings.data_dir),
-            engine_uses_gpu=engine.uses_gpu,
-            tracing=Tracing(settings.otlp_endpoint),
+            engine_spec=spec,
+            tracing=tracing or Tracing(settings.otlp_endpoint),
+            metrics=metrics or Metrics(),
             enrollment=enrollment,
         )
         # Finish erasures a crash interrupted before serving anything: old page images of
@@ -125,9 +133,15 @@ class Platform:
         return platform
 
     async def start_workers(self) -> None:
-        """Start the synthesis worker pool and wire revocation into it."""
+        """Start the synthesis worker pool and wire revocation and enrollment into it.
+
+        Returns once the processes are spawned, not when their engines are loaded: jobs
+        queue (and enrollments wait) until a worker reports ready, and health says
+        NOT_SERVING until then (``health_monitor.py``).
+        """
         configs = plan_workers(
-            engine_name=self.settings.engine, uses_gpu=self.engine_uses_gpu,
+            engine_name=self.settings.engine,
+            uses_gpu=self.engine_spec is not None and self.engine_spec.uses_gpu,
             gpu_count=visible_gpus(), cpu_workers=self.settings.cpu_workers,
             watermark_key_file=self.settings.resolved_watermark_key_file,
             engine_options=self.settings.resolved_engine_options,
@@ -136,22 +150,21 @@ class Platform:
         )
         log.info("starting %d synthesis workers (%s)", len(configs),
                  "one per GPU" if configs[0].engine_options.get("device") else "CPU")
-        self.synthesis = SynthesisService(
+        service = SynthesisService(
             configs, queue_size=self.settings.queue_size,
             stop_grace_seconds=self.settings.worker_stop_grace_seconds,
             stall_seconds=self.settings.worker_stall_seconds,
             on_worker_replaced=self.metrics.worker_restarts.inc,
         )
-        service_ = self.synthesis
-        self.metrics.follow(lambda: service_.queued_jobs, lambda: len(service_.worker_pids))
+        self.synthesis = service
+        self.metrics.follow(lambda: service.queued_jobs, lambda: len(service.worker_pids))
         loop = asyncio.get_running_loop()
-        service = self.synthesis
         self.eraser.on_voices_erased(
             lambda voice_ids: loop.call_soon_threadsafe(service.evict_voices, voice_ids)
         )
-        await self.synthesis.start()
-        if self.enrollment is not None:  # the engine's model work now runs in the workers
-            self.enrollment.use_workers(self.synthesis, loop)
+        if self.enrollment is not None:  # the engine's model work runs in the workers
+            self.enrollment.use_workers(service, loop)
+        await service.start()
 
     def sweep_orphaned_blobs(self) -> int:
         """Erase blobs left by interrupted deletions (see ``Eraser.sweep_orphans``)."""

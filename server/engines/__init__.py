@@ -1,7 +1,12 @@
 """Synthesis engines: the shared interface, the registry and the built-in engines."""
 
 from server.engines.base import AudioChunk, SynthesisEngine, SynthesisParams, VoiceModel
-from server.engines.registry import available_engines, create_engine, register_engine
+from server.engines.registry import (
+    available_engines,
+    create_engine,
+    engine_spec,
+    register_engine,
+)
 
 __all__ = [
     "AudioChunk",
@@ -10,5 +15,6 @@ __all__ = [
     "VoiceModel",
     "available_engines",
     "create_engine",
+    "engine_spec",
     "register_engine",
 ]

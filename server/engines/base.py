@@ -25,6 +25,7 @@ from server.engines.request import (
     SynthesisParams,
     SynthesisRequest,
 )
+from server.engines.spec import EngineSpec
 from server.errors import FailedPrecondition, InvalidArgument
 from server.text import DEFAULT_MAX_TEXT_CHARS
 
@@ -157,18 +158,17 @@ class SynthesisEngine(ABC):
                                   field="language")
         return self.stream(voice_model, self.request_rules().check(text, language, params))
 
+    def spec(self) -> EngineSpec:
+        """This engine's declaration (what its ``spec`` module builds without loading it)."""
+        return EngineSpec(name=self.name, version=self.version,
+                          native_sample_rate=self.native_sample_rate,
+                          languages=frozenset(self.supported_languages),
+                          options=self.supported_options, max_text_chars=self.max_text_chars,
+                          uses_gpu=self.uses_gpu)
+
     def request_rules(self, max_text_chars: int | None = None) -> RequestRules:
-        """The limits a request to this engine must meet; ``max_text_chars`` (the operator's
-        cap) may lower the engine's own maximum, never raise it."""
-        if max_text_chars is not None and max_text_chars > self.max_text_chars:
-            raise InvalidArgument(
-                f"VOXGUARD_MAX_TEXT_CHARS={max_text_chars} is more than engine {self.name!r} "
-                f"accepts per request ({self.max_text_chars}); lower it",
-                field="max_text_chars",
-            )
-        return RequestRules(engine=self.name, languages=frozenset(self.supported_languages),
-                            options=self.supported_options,
-                            max_text_chars=max_text_chars or self.max_text_chars)
+        """The limits a request to this engine must meet (see :meth:`EngineSpec.request_rules`)."""
+        return self.spec().request_rules(max_text_chars)
 
     def prepare(self) -> None:
         """Load everything a first request would otherwise wait for (workers call this once)."""

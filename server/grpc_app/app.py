@@ -38,7 +38,9 @@ from server.grpc_app.servicers.provenance import ProvenanceServicer
 from server.grpc_app.servicers.synthesis import SynthesisServicer
 from server.grpc_app.servicers.tenant_admin import TenantAdminServicer
 from server.grpc_app.servicers.voices import VoicesServicer
+from server.metrics import Metrics
 from server.platform import Platform
+from server.tracing import Tracing
 from tenants.audit import AuditLog
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ EXPIRY_INTERVAL_SECONDS = 60.0
 AUDIT_CHAIN_INTERVAL_SECONDS = 0.5
 #: Every five minutes a replica finishes erasures that a crashed replica left half done.
 ORPHAN_SWEEP_INTERVAL_SECONDS = 300.0
+_SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 @dataclass
@@ -71,6 +74,18 @@ class RunningServer:
     _health_task: asyncio.Task[None] | None = None
     _erasures: ErasureListener | None = None
     _metrics_http: Any = None
+
+    async def wait_ready(self, timeout: float = 600.0) -> None:
+        """Wait until a synthesis worker has loaded its engine and health says SERVING
+        (RuntimeError after ``timeout``, or the workers' own error if none can start)."""
+        assert self.platform.synthesis is not None
+        started = time.monotonic()
+        await self.platform.synthesis.wait_ready(timeout)
+        request = health_pb2.HealthCheckRequest(service="")
+        while (await self.health.Check(request, None)).status != _SERVING:
+            if time.monotonic() - started > timeout:
+                raise RuntimeError("health did not turn SERVING; see the server log")
+            await asyncio.sleep(0.02)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting calls, let running ones finish for ``grace`` s, stop workers."""
@@ -88,16 +103,19 @@ class RunningServer:
 
 
 async def start_server(settings: Settings, platform: Platform | None = None) -> RunningServer:
-    """Open the platform, start workers, bind the port and start serving."""
-    if platform is None:
-        platform = await asyncio.to_thread(Platform.open, settings)
-    platform.data_dir_lock.acquire_shared()
-    await platform.start_workers()
+    """Bind the port, open the platform, start serving, then start the workers.
+
+    The order matters to operators: a taken address fails within a second or two, before
+    anything slow; health reports NOT_SERVING while the workers load their engines and
+    SERVING once one is ready (``health_monitor.py``). Synthesis jobs that arrive meanwhile
+    queue, and enrollments wait, for the first ready worker.
+    """
+    metrics = platform.metrics if platform is not None else Metrics()
+    tracing = platform.tracing if platform is not None else Tracing(settings.otlp_endpoint)
+    guard = VoxguardInterceptor(None, TokenBucket(settings.rate_limit_per_minute,
+                                                  settings.rate_limit_burst))
     server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(platform.metrics, platform.tracing), VoxguardInterceptor(
-            Authenticator(platform.admin_token, platform.api_keys.authenticate),
-            TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
-        )],
+        interceptors=[MetricsInterceptor(metrics, tracing), guard],
         options=[
             ("grpc.max_receive_message_length", settings.max_request_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -107,6 +125,17 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
             ("grpc.so_reuseport", 1 if settings.listen_reuse_port else 0),
         ],
     )
+    try:
+        port = _bind(server, settings)
+    except FailedPrecondition:
+        if platform is not None:
+            await platform.close()
+        raise
+    if platform is None:
+        platform = await asyncio.to_thread(Platform.open, settings, metrics=metrics,
+                                           tracing=tracing)
+    platform.data_dir_lock.acquire_shared()
+    guard.attach(Authenticator(platform.admin_token, platform.api_keys.authenticate))
     tenant_admin_pb2_grpc.add_TenantAdminServicer_to_server(TenantAdminServicer(platform), server)
     consents_pb2_grpc.add_ConsentsServicer_to_server(ConsentsServicer(platform), server)
     voices_pb2_grpc.add_VoicesServicer_to_server(VoicesServicer(platform), server)
@@ -117,20 +146,16 @@ async def start_server(settings: Settings, platform: Platform | None = None) -> 
     reflected = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
     reflection.enable_server_reflection(reflected, server)
     _serve_reflection_v1(server, reflected)
-    try:
-        port = _bind(server, settings)
-    except FailedPrecondition:
-        await platform.close()
-        raise
-    await server.start()
     for name in ("", *SERVICE_NAMES):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.start()
+    await platform.start_workers()
     expiry = asyncio.create_task(_housekeeping(platform))
     monitor = asyncio.create_task(follow_health(health_servicer, platform, SERVICE_NAMES,
                                                 SYNTHESIS_SERVICE))
     erasures = await asyncio.to_thread(_listen_for_erasures, platform, asyncio.get_running_loop())
     metrics_http = platform.metrics.serve(settings.metrics_listen) if settings.metrics_listen else None
-    log.info("voxguard listening on port %d", port)
+    log.info("voxguard listening on port %d; synthesis workers are loading", port)
     return RunningServer(server, port, platform, health_servicer, expiry, monitor, erasures,
                          metrics_http)
 
@@ -208,7 +233,11 @@ async def _housekeeping(platform: Platform) -> None:
 
 
 async def serve_forever(settings: Settings, on_ready: Callable[[RunningServer], None] | None = None) -> None:
-    """Run until SIGINT/SIGTERM, then shut down gracefully."""
+    """Run until SIGINT/SIGTERM, then shut down gracefully.
+
+    If no worker can start its engine (damaged model files, a missing device), the server
+    stops and raises that error: a configuration that cannot serve must not look healthy.
+    """
     running = await start_server(settings)
     if on_ready is not None:
         on_ready(running)
@@ -216,6 +245,14 @@ async def serve_forever(settings: Settings, on_ready: Callable[[RunningServer], 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    assert running.platform.synthesis is not None
+    failure = asyncio.create_task(running.platform.synthesis.start_failure())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({failure, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if failure.done():
+        log.error("no synthesis worker can start its engine; stopping the server")
+        await running.stop(grace=0)
+        raise failure.result()
+    failure.cancel()
     log.info("shutting down: draining for up to %.0f s", settings.shutdown_grace_seconds)
     await running.stop(grace=settings.shutdown_grace_seconds)

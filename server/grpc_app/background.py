@@ -17,16 +17,21 @@ class BackgroundServer:
     """Starts :func:`start_server` on a private loop thread; ``stop`` shuts it down.
 
     Blocking callers (synchronous gRPC clients, pytest) can then talk to a real server in
-    the same process.
+    the same process. Unless ``wait_ready`` is False it returns once a worker is ready.
     """
 
-    def __init__(self, settings: Settings, start_timeout: float = 600.0) -> None:
+    def __init__(self, settings: Settings, start_timeout: float = 600.0, *,
+                 wait_ready: bool = True) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="voxguard-server", daemon=True)
         self._thread.start()
         try:
             self.running: RunningServer = self.call(start_server(settings), start_timeout)
+            if wait_ready:  # the callers here want a worker, not just a bound port
+                self.call(self.running.wait_ready(start_timeout), start_timeout + 5)
         except BaseException:
+            if hasattr(self, "running"):
+                self.call(self.running.stop(grace=0), 60)
             self._loop.call_soon_threadsafe(self._loop.stop)
             raise
 

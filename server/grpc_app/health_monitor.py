@@ -3,7 +3,8 @@
 Every ``HEALTH_INTERVAL_SECONDS`` the monitor asks the database for ``SELECT 1`` and the
 synthesis pool for its live workers, then sets the standard health service:
 
-- ``voxguard.v1.Synthesis`` is SERVING when the database answers and a worker is alive;
+- ``voxguard.v1.Synthesis`` is SERVING when the database answers and a worker is ready
+  (alive, its engine loaded): NOT_SERVING while the workers load at start-up;
 - every other voxguard service is SERVING when the database answers;
 - the overall status (service ``""``) is SERVING only when both hold.
 
@@ -41,10 +42,10 @@ def database_answers(db: Database) -> bool:
         return False
 
 
-def workers_alive(platform: Platform) -> int:
-    """Live synthesis worker processes (0 before they start or when all died)."""
+def workers_ready(platform: Platform) -> int:
+    """Live synthesis workers with their engine loaded (0 while they load or when all died)."""
     service = platform.synthesis
-    return len(service.worker_pids) if service is not None else 0
+    return service.ready_workers if service is not None else 0
 
 
 async def follow_health(
@@ -60,7 +61,7 @@ async def follow_health(
     last: dict[str, int] = {}
     while True:
         database_ok = await asyncio.to_thread(database_answers, platform.db)
-        workers = workers_alive(platform)
+        workers = workers_ready(platform)
         stopping = draining()
         wanted = {
             name: _SERVING if database_ok and not stopping and (
@@ -73,8 +74,22 @@ async def follow_health(
                 await servicer.set(name, status)
                 if name == "":
                     log.log(logging.INFO if status == _SERVING else logging.WARNING,
-                            "health: %s (database %s, %d workers alive)",
+                            "health: %s (database %s, %d workers ready)",
                             "SERVING" if status == _SERVING else "NOT_SERVING",
                             "answers" if database_ok else "does not answer", workers)
         last = wanted
+        await _next_check(platform, interval)
+
+
+async def _next_check(platform: Platform, interval: float) -> None:
+    """Sleep ``interval`` s, or less when a worker became ready or went away."""
+    service = platform.synthesis
+    if service is None:
         await asyncio.sleep(interval)
+        return
+    changed = service.workers_changed
+    try:
+        await asyncio.wait_for(changed.wait(), interval)
+    except TimeoutError:
+        return
+    changed.clear()

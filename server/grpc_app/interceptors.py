@@ -28,6 +28,7 @@ from server.errors import (
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
+    Unavailable,
     VoxguardError,
 )
 from server.grpc_app.bounds import check_identifier_bounds
@@ -96,7 +97,7 @@ class Authenticator:
 class VoxguardInterceptor(grpc.aio.ServerInterceptor):
     """Authentication, authorisation, rate limiting and error mapping for every RPC."""
 
-    def __init__(self, authenticator: Authenticator, limiter: TokenBucket) -> None:
+    def __init__(self, authenticator: Authenticator | None, limiter: TokenBucket) -> None:
         self._authenticator = authenticator
         self._limiter = limiter
 
@@ -119,7 +120,14 @@ class VoxguardInterceptor(grpc.aio.ServerInterceptor):
         with span("authorize"):
             return await self._authorize(access, metadata)
 
+    def attach(self, authenticator: Authenticator) -> None:
+        """Set the credential check once the platform is open (the server binds its port
+        before that, and serves no call until it is set)."""
+        self._authenticator = authenticator
+
     async def _authorize(self, access: str | Scope | None, metadata: Any) -> Principal:
+        if self._authenticator is None:
+            raise Unavailable("the server is starting; retry shortly")
         principal = await asyncio.to_thread(self._authenticator.resolve, metadata)
         if access is None:
             raise PermissionDenied("this method is not available")

@@ -198,6 +198,15 @@ class ESpeak:
 
 
 @lru_cache(maxsize=1)
+def espeak_languages() -> frozenset[str]:
+    """Voice names eSpeak NG can speak (its voice files), plus the ``en`` and ``cmn`` base
+    codes; read from the data folder without loading the library."""
+    names = set(_voice_files(Path(espeakng_loader.get_data_path())))
+    names.update({"en", "cmn"})
+    return frozenset(names)
+
+
+@lru_cache(maxsize=1)
 def get_espeak() -> ESpeak:
     """The process-wide eSpeak NG instance (initialised on first use)."""
     return ESpeak()

@@ -151,10 +151,18 @@ class JobFailed:
     error: ErrorRecord
 
 
-FromWorker = WorkerReady | AudioPiece | EnrollDone | JobFailed
+@dataclass(frozen=True)
+class WorkerFailed:
+    """Sent instead of :class:`WorkerReady` by a worker that cannot start its engine (model
+    files damaged, a device missing); the worker exits right after."""
+
+    error: ErrorRecord
+
+
+FromWorker = WorkerReady | AudioPiece | EnrollDone | JobFailed | WorkerFailed
 
 _TO_WORKER = (SynthesisJob, EnrollJob, CancelJob, EvictVoice, Shutdown)
-_FROM_WORKER = (WorkerReady, AudioPiece, EnrollDone, JobFailed)
+_FROM_WORKER = (WorkerReady, AudioPiece, EnrollDone, JobFailed, WorkerFailed)
 
 
 class PipeProtocolError(Exception):

@@ -61,6 +61,11 @@ class Scheduler:
         return len(self._running)
 
     @property
+    def workers(self) -> int:
+        """Live workers that reported ready."""
+        return len(self._slots)
+
+    @property
     def capacity(self) -> int:
         """Slots of all live workers together."""
         return sum(self._slots.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import assert_never
@@ -37,6 +38,7 @@ from server.synthesis.records import (
     FromWorker,
     JobFailed,
     SynthesisJob,
+    WorkerFailed,
     WorkerReady,
 )
 from server.synthesis.scheduler import Scheduler
@@ -44,6 +46,9 @@ from server.synthesis.watchdog import Overdue, Watchdog
 from server.synthesis.worker import WorkerConfig
 
 log = logging.getLogger(__name__)
+
+#: How long an enrollment waits for a ready worker (start-up, a worker being replaced).
+ENROLL_READY_WAIT_SECONDS = 120.0
 
 #: What a job's output queue carries: its pieces in order, or the error that ended it.
 _Outcome = AudioPiece | VoxguardError
@@ -78,6 +83,13 @@ class SynthesisService:
         self._assigned_ns: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
+        #: Set whenever a worker becomes ready or goes away (health reacts at once).
+        self.workers_changed = asyncio.Event()
+        # Workers that could not start their engine before any worker was ever ready (a
+        # configuration problem: they are not respawned), and the error they reported.
+        self._failed_at_start: set[int] = set()
+        self._start_error: VoxguardError | None = None
+        self._start_failed = asyncio.Event()
         self._stopping = False
         self._expiry_task: asyncio.Task[None] | None = None
         # Voice ids are never reused, so a deleted voice stays refused for the process's life.
@@ -87,17 +99,44 @@ class SynthesisService:
         self.engine_name: str | None = None
         self.engine_version: str | None = None
 
-    async def start(self, ready_timeout: float = 300.0) -> None:
-        """Start every worker and wait until at least one has loaded its engine."""
+    async def start(self) -> None:
+        """Spawn every worker; their engines load in the background (see :meth:`wait_ready`)."""
         self._loop = asyncio.get_running_loop()
         for worker_id in range(len(self._configs)):
             self._spawn(worker_id)
         self._expiry_task = asyncio.create_task(self._expire_loop())
+
+    async def wait_ready(self, timeout: float = 300.0) -> None:
+        """Wait until at least one worker has loaded its engine.
+
+        Raises the error the workers reported when none of them could start their engine
+        (damaged model files, say), and RuntimeError when none is ready after ``timeout``.
+        """
+        ready = asyncio.ensure_future(self._ready.wait())
+        failed = asyncio.ensure_future(self._start_failed.wait())
         try:
-            await asyncio.wait_for(self._ready.wait(), ready_timeout)
-        except TimeoutError as exc:
-            await self.stop()
-            raise RuntimeError("no synthesis worker became ready; see the server log") from exc
+            await asyncio.wait({ready, failed}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            failed.cancel()
+        if self._ready.is_set():
+            return
+        if self._start_error is not None:
+            raise self._start_error
+        raise RuntimeError("no synthesis worker became ready; see the server log")
+
+    async def start_failure(self) -> VoxguardError:
+        """Wait until every worker has failed to start its engine (it may never happen), and
+        return the error they reported."""
+        await self._start_failed.wait()
+        assert self._start_error is not None
+        return self._start_error
+
+    @property
+    def ready_workers(self) -> int:
+        """Workers that loaded their engine and are alive (none once stopping)."""
+        return 0 if self._stopping else self._scheduler.workers
 
     async def stop(self) -> None:
         """Fail outstanding jobs with UNAVAILABLE and stop every worker."""
@@ -154,18 +193,14 @@ class SynthesisService:
                 self.cancel(job.job_id)
 
     async def enroll(self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints,
-                     timeout: float = 600.0, request_id: str = "") -> VoiceModel:
+                     timeout: float = 600.0, request_id: str = "",
+                     ready_wait: float = ENROLL_READY_WAIT_SECONDS) -> VoiceModel:
         """Build a voice model in the least busy worker; raises the engine's domain error."""
-        from tenants.ids import new_id
-
         if self._stopping:
             raise Unavailable("the server is shutting down; retry")
-        worker_id = self._scheduler.lightest_worker()
-        worker = self._workers.get(worker_id) if worker_id is not None else None
-        if worker is None:
-            raise Unavailable("no synthesis worker is ready yet; retry shortly")
+        worker = await self._ready_worker(ready_wait)
         assert self._loop is not None
-        job_id = new_id("enroll")
+        job_id = f"enroll_{secrets.token_hex(10)}"
         result: asyncio.Future[VoiceModel] = self._loop.create_future()
         self._enrollments[job_id] = (result, worker.worker_id)
         try:
@@ -178,6 +213,19 @@ class SynthesisService:
             raise Unavailable("the enrollment took too long; retry") from None
         finally:
             self._enrollments.pop(job_id, None)
+
+    async def _ready_worker(self, wait: float) -> WorkerLink:
+        """The least busy ready worker; waits up to ``wait`` s while none is (start-up, or
+        all of them being replaced), then UNAVAILABLE."""
+        deadline = self._clock() + wait
+        while True:
+            worker_id = self._scheduler.lightest_worker()
+            worker = self._workers.get(worker_id) if worker_id is not None else None
+            if worker is not None:
+                return worker
+            if self._stopping or self._clock() >= deadline:
+                raise Unavailable("no synthesis worker is ready yet; retry shortly")
+            await asyncio.sleep(0.05)
 
     def assigned_at_ns(self, job_id: str) -> int | None:
         """When a worker took the job (epoch nanoseconds), for the queueing span."""
@@ -239,6 +287,7 @@ class SynthesisService:
                 self.engine_name, self.engine_version = message.engine, message.engine_version
                 self._scheduler.add_worker(worker_id, message.slots)
                 self._ready.set()
+                self.workers_changed.set()
             case AudioPiece():
                 self._watchdog.progressed(message.job_id)
                 queue = self._outputs.get(message.job_id)
@@ -253,6 +302,14 @@ class SynthesisService:
             case JobFailed(job_id=job_id, error=error):
                 self._fail(job_id, error.to_error())
                 self._job_ended(job_id)
+            case WorkerFailed(error=error):
+                log.error("synthesis worker %s cannot start its engine: %s", worker_id,
+                          error.message)
+                if not self._ready.is_set():
+                    self._failed_at_start.add(worker_id)
+                    self._start_error = error.to_error()
+                    if len(self._failed_at_start) == len(self._configs):
+                        self._start_failed.set()
             case _:
                 assert_never(message)
         self._dispatch()
@@ -275,8 +332,11 @@ class SynthesisService:
         if self._stopping or worker_id not in self._workers:
             return
         pid = self._workers[worker_id].pid
-        log.error("synthesis worker %s (pid %s) exited; replacing it", worker_id, pid)
+        broken = worker_id in self._failed_at_start
+        log.error("synthesis worker %s (pid %s) exited; %s", worker_id, pid,
+                  "not replacing it: it cannot start" if broken else "replacing it")
         del self._workers[worker_id]
+        self.workers_changed.set()
         for job_id, (_, owner) in list(self._enrollments.items()):
             if owner == worker_id:
                 self._settle_enrollment(job_id, Unavailable(
@@ -285,6 +345,8 @@ class SynthesisService:
         for job in self._scheduler.remove_worker(worker_id):
             self._watchdog.ended(job.job_id)
             self._fail(job.job_id, Unavailable("the synthesis worker failed; retry the request"))
+        if broken:
+            return  # it cannot start with this configuration; the server reports it
         assert self._loop is not None
         self._loop.call_later(self._respawn_delay, self._respawn, worker_id)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from server.engines.base import SynthesisEngine, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent, runner_for
-from server.errors import InvalidArgument, VoxguardError
+from server.errors import Internal, InvalidArgument, VoxguardError
 from server.logs import REQUEST_ID
 from server.synthesis.records import (
     AudioPiece,
@@ -40,6 +40,7 @@ from server.synthesis.records import (
     Shutdown,
     SynthesisJob,
     ToWorker,
+    WorkerFailed,
     WorkerReady,
     to_worker,
 )
@@ -97,10 +98,22 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     from server.watermark import Keyring
 
     tracing = Tracing(config.otlp_endpoint, service_name="voxguard-worker")
-    engine = create_engine(config.engine_name, config.engine_options)
-    engine.prepare()
-    runner = runner_for(engine)
-    keyring = Keyring.load(config.watermark_key_file)
+    try:
+        engine = create_engine(config.engine_name, config.engine_options)
+        engine.prepare()
+        runner = runner_for(engine)
+        keyring = Keyring.load(config.watermark_key_file)
+    except VoxguardError as exc:
+        log.error("the synthesis engine cannot start: %s", exc.message)
+        conn.send(WorkerFailed(ErrorRecord.of(exc)))
+        tracing.shutdown()
+        return
+    except Exception:
+        log.exception("the synthesis engine failed to start")
+        conn.send(WorkerFailed(ErrorRecord.of(Internal(
+            "the synthesis engine failed to start; the server log has the details"))))
+        tracing.shutdown()
+        return
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version,
                           slots=runner.capacity))
     loop = _WorkerLoop(conn, runner, keyring, _VoiceCache(config.cache_size), tracing.tracer,

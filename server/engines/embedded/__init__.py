@@ -1,5 +1,4 @@
-"""The embedded engine (eSpeak NG + WORLD), runnable on any CPU from pip packages alone."""
+"""The first-generation embedded engine (eSpeak NG base voice + WORLD conversion).
 
-from server.engines.embedded.engine import ENGINE_NAME, ENGINE_VERSION, EmbeddedEngine
-
-__all__ = ["ENGINE_NAME", "ENGINE_VERSION", "EmbeddedEngine"]
+Importing the package loads nothing heavy: ``spec`` declares the engine, ``engine`` builds it.
+"""

@@ -27,14 +27,13 @@ from server.engines.embedded.base_voice import render
 from server.engines.embedded.convert import ConversionSettings, convert
 from server.engines.embedded.enroll import enroll_profile
 from server.engines.embedded.profile import SpeakerProfile
+from server.engines.embedded.spec import ENGINE_NAME, ENGINE_VERSION
 from server.engines.embedded.stats import frame_energy_db, speech_mask
 from server.engines.embedded.world import WORK_RATE, analyze, synthesize
 from server.errors import InvalidArgument
-from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
+from server.speech.espeak import DEFAULT_RATE_WPM, espeak_languages, get_espeak
 from server.text import base_language, normalize, split_sentences
 
-ENGINE_NAME = "embedded"
-ENGINE_VERSION = "1.0.0"
 # Speech is levelled to this RMS (about -23 dBFS) so every chunk has the same loudness.
 TARGET_RMS = 0.07
 #: Peak level of the output, and how slowly the limiter's gain may change around a peak.
@@ -59,10 +58,8 @@ class EmbeddedEngine(SynthesisEngine):
 
     @property
     def supported_languages(self) -> tuple[str, ...]:
-        """Base codes of every eSpeak NG voice bundled with ``espeakng-loader``."""
-        names = set(get_espeak().voices)
-        names.update({"en", "cmn"})
-        return tuple(sorted(names))
+        """What the spec declares: every eSpeak NG voice, plus ``en`` and ``cmn``."""
+        return tuple(sorted(espeak_languages()))
 
     def enroll(
         self, samples: np.ndarray, sample_rate: int, hints: EnrollmentHints | None = None

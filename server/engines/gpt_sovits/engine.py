@@ -46,6 +46,7 @@ from server.engines.gpt_sovits.pipeline import (
     PreparedVoice,
 )
 from server.engines.gpt_sovits.reference import choose_clip, locate_in_transcript, proportional_text
+from server.engines.gpt_sovits.spec import ENGINE_NAME, ENGINE_VERSION, FRONT_END_LANGUAGES
 from server.engines.gpt_sovits.streaming import StreamPlan
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
@@ -53,13 +54,9 @@ from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, ModelFilesError
 from server.text import base_language
 
-ENGINE_NAME = "gpt-sovits"
-ENGINE_VERSION = "1.0.0"
 #: Requests one worker advances together by default, and at most (engine option ``max_batch``).
 DEFAULT_MAX_BATCH = 16
 MAX_BATCH = 256
-#: Platform language codes -> the official front end's.
-_FRONT_END_LANGUAGES = {"en": "en", "cmn": "zh"}
 
 
 class GptSovitsEngine(BatchingEngine):
@@ -161,7 +158,7 @@ class GptSovitsEngine(BatchingEngine):
     @property
     def supported_languages(self) -> tuple[str, ...]:
         """English and Mandarin (with English words inside Mandarin text)."""
-        return tuple(sorted(_FRONT_END_LANGUAGES))
+        return tuple(sorted(FRONT_END_LANGUAGES))
 
     @property
     def models(self) -> GptSovitsModels:
@@ -295,11 +292,11 @@ def segment_chunk(audio: np.ndarray, text: str, rate: int, *, pause: bool = True
 def front_end_language(language: str) -> str:
     """``"en"``/``"zh"`` for a platform language tag; InvalidArgument otherwise."""
     code = base_language(language)
-    if code not in _FRONT_END_LANGUAGES:
+    if code not in FRONT_END_LANGUAGES:
         raise InvalidArgument(
             f"language {language!r} is not supported by the gpt-sovits engine; use en or zh"
         )
-    return _FRONT_END_LANGUAGES[code]
+    return FRONT_END_LANGUAGES[code]
 
 
 def inference_options(params: SynthesisParams) -> InferenceOptions:

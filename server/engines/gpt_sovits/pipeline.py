@@ -39,6 +39,7 @@ from server.engines.gpt_sovits.sovits import SovitsModel
 from server.engines.gpt_sovits.sovits_onnx import MANIFEST_FILE as SOVITS_MANIFEST
 from server.engines.gpt_sovits.sovits_onnx import OnnxGenerator, sovits_source
 from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
+from server.engines.gpt_sovits.spec import OUTPUT_RATE
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
@@ -49,7 +50,6 @@ from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition
 
-OUTPUT_RATE = 32_000
 #: Seconds of silence the official output puts after every segment.
 FRAGMENT_INTERVAL = 0.3
 #: The official prompt padding: ``int(32000 * 0.3)`` zeros appended at 16 kHz.

@@ -1,5 +1,5 @@
-"""The embedded-neural engine (Piper base voice + conversion + HiFi-GAN), pip packages only."""
+"""The embedded-neural engine (Piper base voice + conversion + HiFi-GAN), pip packages only.
 
-from server.engines.neural.engine import ENGINE_NAME, ENGINE_VERSION, EmbeddedNeuralEngine
-
-__all__ = ["ENGINE_NAME", "ENGINE_VERSION", "EmbeddedNeuralEngine"]
+Importing the package loads nothing heavy: ``spec`` declares the engine for the gRPC
+process, ``engine`` (ONNX Runtime, torch) is imported by the workers that build it.
+"""

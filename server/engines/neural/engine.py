@@ -44,13 +44,12 @@ from server.engines.neural.convert import (
 from server.engines.neural.hifigan import SAMPLE_RATE, log_mel
 from server.engines.neural.piper_voice import PiperVoice
 from server.engines.neural.profile import NeuralProfile
+from server.engines.neural.spec import ENGINE_NAME, ENGINE_VERSION
 from server.engines.neural.vocoder import FIRST_WINDOW_FRAMES, Vocoder
 from server.errors import InvalidArgument, InvalidAudio
-from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
+from server.speech.espeak import DEFAULT_RATE_WPM, espeak_languages
 from server.text import base_language, normalize, split_sentences
 
-ENGINE_NAME = "embedded-neural"
-ENGINE_VERSION = "1.0.0"
 PIPER, ESPEAK = "piper", "espeak"
 MIN_VOICED_SECONDS = 1.0
 HIGH_PITCH_HZ = 165.0
@@ -101,10 +100,8 @@ class EmbeddedNeuralEngine(SynthesisEngine):
 
     @property
     def supported_languages(self) -> tuple[str, ...]:
-        """English through Piper, every other eSpeak NG language through eSpeak."""
-        names = set(get_espeak().voices)
-        names.update({"en", "cmn"})
-        return tuple(sorted(names))
+        """What the spec declares: every eSpeak NG voice, plus ``en`` and ``cmn``."""
+        return tuple(sorted(espeak_languages()))
 
     def prepare(self) -> None:
         """Render the reference passages enrollment compares against (about 2 s), up front."""

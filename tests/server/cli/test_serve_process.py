@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +28,33 @@ def _voxguard(*args: str) -> list[str]:
             *args]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, str, list[str]]]:
+def _environment(tmp_path: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("VOXGUARD_")}
     env.update(VOXGUARD_DATA_DIR=str(tmp_path / "data"), VOXGUARD_ENGINE="embedded",
                VOXGUARD_CONSENT_VERIFY_STATEMENT="false", VOXGUARD_CPU_WORKERS="1",
-               PYTHONWARNINGS="always")  # every warning shown, each must be a JSON line
+               PYTHONWARNINGS="always")  # every warning shown: each must be a JSON line
     subprocess.run(_voxguard("admin", "init"), env=env, check=True, capture_output=True, timeout=120)
+    return env
+
+
+def test_a_taken_address_exits_non_zero_within_three_seconds(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        started = time.monotonic()
+        done = subprocess.run(_voxguard("serve", "--listen", address), env=env, check=False,
+                              capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    assert f"cannot listen on {address}: the address is in use" in done.stderr
+    assert elapsed < 3.0, f"took {elapsed:.1f} s to give up"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, str, list[str]]]:
+    env = _environment(tmp_path)
     process = subprocess.Popen(_voxguard("serve", "--listen", "127.0.0.1:0"), env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from server.engines import VoiceModel, create_engine
-from server.engines.embedded import EmbeddedEngine
+from server.engines.embedded.engine import EmbeddedEngine
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "speech"
 

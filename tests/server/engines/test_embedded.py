@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from server.engines import SynthesisParams, VoiceModel
-from server.engines.embedded import EmbeddedEngine
+from server.engines.embedded.engine import EmbeddedEngine
 from server.engines.embedded.profile import SpeakerProfile
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio
 

@@ -71,15 +71,17 @@ def test_the_database_check_sees_an_unreachable_database(sqlite_url: str) -> Non
 
 def test_watch_streams_each_change_of_the_overall_status(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    server = ServerThread(make_settings(tmp_path_factory.mktemp("watch")))
+    # The port is bound before the worker loads its engine: NOT_SERVING, then SERVING once it
+    # is ready, then NOT_SERVING again when the workers are gone.
+    server = ServerThread(make_settings(tmp_path_factory.mktemp("watch")), wait_ready=False)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            assert _wait_for(stub, "", SERVING)
-            updates = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
+            updates = stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=120)
+            assert next(updates).status == NOT_SERVING
             assert next(updates).status == SERVING
             synthesis = server.running.platform.synthesis
-            assert synthesis is not None
+            assert synthesis is not None and synthesis.ready_workers == 1
             server.call(synthesis.stop())
             assert next(updates).status == NOT_SERVING
             updates.cancel()

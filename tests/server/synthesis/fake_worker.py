@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from server.synthesis.pool import ExitCallback, MessageCallback
-from server.synthesis.records import FromWorker, ToWorker, WorkerReady
+from server.synthesis.records import ErrorRecord, FromWorker, ToWorker, WorkerFailed, WorkerReady
 from server.synthesis.worker import WorkerConfig
 
 Script = Callable[[ToWorker], Sequence[FromWorker]]
@@ -32,11 +32,23 @@ class FakeWorker:
     on_exit: ExitCallback
     script: Script
     slots: int = 1
+    #: What the worker reports once started: ready, or the error that stops its engine.
+    start_error: ErrorRecord | None = None
     received: list[ToWorker] = field(default_factory=list)
     alive: bool = True
 
     def __post_init__(self) -> None:
-        self._reply([WorkerReady(engine="fake", engine_version="1.0", slots=self.slots)])
+        if self.start_error is None:
+            self._reply([WorkerReady(engine="fake", engine_version="1.0", slots=self.slots)])
+        else:  # like a real worker: the message, then the exit, in that order
+            self.alive = False
+            failed = WorkerFailed(self.start_error)
+
+            def fail() -> None:
+                self.on_message(self.worker_id, failed)
+                self.on_exit(self.worker_id)
+
+            threading.Thread(target=fail).start()
 
     @property
     def pid(self) -> int | None:
@@ -68,13 +80,16 @@ class FakeWorker:
 class FakeFleet:
     """A :data:`~server.synthesis.pool.WorkerLauncher` that starts :class:`FakeWorker`\\ s."""
 
-    def __init__(self, script: Script = silent, slots: int = 1) -> None:
+    def __init__(self, script: Script = silent, slots: int = 1,
+                 start_error: ErrorRecord | None = None) -> None:
         self.script = script
         self.slots = slots
+        self.start_error = start_error
         self.workers: list[FakeWorker] = []
 
     def __call__(self, worker_id: int, config: WorkerConfig, on_message: MessageCallback,
                  on_exit: ExitCallback) -> FakeWorker:
-        worker = FakeWorker(worker_id, on_message, on_exit, self.script, self.slots)
+        worker = FakeWorker(worker_id, on_message, on_exit, self.script, self.slots,
+                            self.start_error)
         self.workers.append(worker)
         return worker

@@ -9,7 +9,13 @@ from typing import Any
 import grpc
 import pytest
 
-from server.errors import FailedPrecondition, Internal, InvalidAudio, Unavailable
+from server.errors import (
+    FailedPrecondition,
+    Internal,
+    InvalidAudio,
+    ModelFilesError,
+    Unavailable,
+)
 from server.grpc_app.errors import status_for
 from server.synthesis.records import (
     AudioPiece,
@@ -64,7 +70,8 @@ async def _collect(service: SynthesisService, job: SynthesisJob) -> list[AudioPi
 def _run_scenario(fleet: FakeFleet, job: SynthesisJob, **kwargs: Any) -> list[AudioPiece]:
     async def scenario() -> list[AudioPiece]:
         service = _service(fleet, **kwargs)
-        await service.start(ready_timeout=5)
+        await service.start()
+        await service.wait_ready(5)
         try:
             return await asyncio.wait_for(_collect(service, job), 5)
         finally:
@@ -126,13 +133,36 @@ def test_a_caller_who_leaves_cancels_the_running_job() -> None:
 
     async def scenario() -> None:
         service = _service(fleet)
-        await service.start(ready_timeout=5)
+        await service.start()
+        await service.wait_ready(5)
         try:
             stream = service.run(make_job("job-1"))
             first = await asyncio.wait_for(anext(stream), 5)
             assert first.sequence == 0
             await stream.aclose()  # the caller went away
             assert [type(m) for m in fleet.workers[0].received] == [SynthesisJob, CancelJob]
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+
+
+def test_workers_that_cannot_start_report_why_and_are_not_respawned() -> None:
+    broken = ErrorRecord.of(ModelFilesError("s2G2333k.pth is damaged; download it again"))
+    fleet = FakeFleet(start_error=broken)
+
+    async def scenario() -> None:
+        service = SynthesisService(
+            [WorkerConfig(engine_name="fake", watermark_key_file=Path("k"))] * 2,
+            queue_size=4, launcher=fleet, respawn_delay=0.01)
+        await service.start()
+        try:
+            with pytest.raises(ModelFilesError, match="s2G2333k.pth is damaged"):
+                await service.wait_ready(5)
+            failure = await asyncio.wait_for(service.start_failure(), 1)
+            assert isinstance(failure, ModelFilesError)
+            await asyncio.sleep(0.2)  # a respawn would have happened by now
+            assert len(fleet.workers) == 2 and service.ready_workers == 0
         finally:
             await service.stop()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from server.engines import VoiceModel, create_engine
-from server.engines.neural import EmbeddedNeuralEngine
+from server.engines.neural.engine import EmbeddedNeuralEngine
 
 
 @pytest.fixture(scope="session")

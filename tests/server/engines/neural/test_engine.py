@@ -9,8 +9,8 @@ import pytest
 
 from server.audio import Audio
 from server.engines import SynthesisParams, VoiceModel
-from server.engines.neural import EmbeddedNeuralEngine
 from server.engines.neural.convert import f0_track
+from server.engines.neural.engine import EmbeddedNeuralEngine
 from server.engines.neural.profile import NeuralProfile
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio
 from server.speech.asr import Transcriber

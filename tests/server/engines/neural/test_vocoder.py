@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn.utils import parametrizations
 
-from server.engines.neural import EmbeddedNeuralEngine
+from server.engines.neural.engine import EmbeddedNeuralEngine
 from server.engines.neural.hifigan import (
     HOP,
     Generator,
