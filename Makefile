@@ -46,13 +46,17 @@ bench: $(STAMP)
 protos: $(STAMP)
 	$(PY) -m server.api.generate
 
+# Style (ruff), the layer contracts (import-linter, [tool.importlinter] in pyproject.toml) and
+# types (mypy: the whole package, the synthesis path, engine interface and domain strictly).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server tenants tests benchmarks tools
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 # Re-resolve after a change to pyproject.toml's dependencies, keeping every other pin;
 # `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed releases.
 LOCK_ARGS ?=
-lock: $(STAMP)
+lock: $(LOCKED)
 	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
 	    --allow-unsafe --strip-extras --extra dev --extra eval --no-emit-index-url \
 	    --no-emit-find-links $(LOCK_ARGS) --output-file $(LOCK) pyproject.toml

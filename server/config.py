@@ -160,7 +160,7 @@ class Settings(BaseSettings):
         return self
 
     @classmethod
-    def load(cls, **overrides: object) -> Settings:
+    def load(cls, **overrides: Any) -> Settings:
         """Read the environment once; keyword overrides win (used by the CLI and tests)."""
         return cls(**overrides)
 

@@ -106,7 +106,7 @@ class Platform:
             db, vault, audit, eraser, consents,
             SpeakerVerifier(encoder, DEFAULT_THRESHOLD if settings.speaker_match_threshold is None
                             else settings.speaker_match_threshold),
-            enrollment.enroll, languages,
+            enrollment, languages,
             EnrollmentLimits(min_speech_seconds=settings.enroll_min_speech_seconds,
                              max_duration_seconds=settings.enroll_max_seconds),
             clock,
@@ -159,9 +159,11 @@ class Platform:
         self.synthesis = service
         self.metrics.follow(lambda: service.queued_jobs, lambda: len(service.worker_pids))
         loop = asyncio.get_running_loop()
-        self.eraser.on_voices_erased(
-            lambda voice_ids: loop.call_soon_threadsafe(service.evict_voices, voice_ids)
-        )
+
+        def evict(voice_ids: list[str]) -> None:
+            loop.call_soon_threadsafe(service.evict_voices, voice_ids)
+
+        self.eraser.on_voices_erased(evict)
         if self.enrollment is not None:  # the engine's model work runs in the workers
             self.enrollment.use_workers(service, loop)
         await service.start()

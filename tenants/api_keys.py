@@ -92,7 +92,7 @@ class ApiKeyService:
         scopes = frozenset(Scope(value) for value in row.scopes.split(",") if value)
         return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=scopes)
 
-    def list(self, tenant_id: str, page_size: int = 0, page_token: str = "") -> Page:
+    def list(self, tenant_id: str, page_size: int = 0, page_token: str = "") -> Page[ApiKey]:
         """One page of a tenant's keys, newest first (revoked ones included)."""
         with self._db.transaction(write=False) as session:
             _live_tenant(session, tenant_id)

@@ -23,12 +23,12 @@ from server.db.session import Database
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
 from server.speech.checks import ConsentLimits, check_consent_audio
 from server.speech.quality import analyze_speech
-from server.speech.speaker import SpeakerEncoder
 from server.speech.statement import build_statement, check_statement, make_one_time_phrase
 from tenants.audit import AuditLog
 from tenants.erasure import Eraser, ErasurePlan
 from tenants.ids import new_id
 from tenants.pagination import PageTokens, paginate
+from tenants.ports import SpeakerEmbedder
 from tenants.records import Consent, ConsentStatus, Deletion, Page, Purpose
 from tenants.tenants import live_tenant
 from tenants.vault import Vault
@@ -52,7 +52,7 @@ class ConsentService:
     """Tenant-scoped consent operations."""
 
     def __init__(self, db: Database, vault: Vault, audit: AuditLog, eraser: Eraser,
-                 encoder: SpeakerEncoder, transcribe: Callable[[Audio], str] | None,
+                 encoder: SpeakerEmbedder, transcribe: Callable[[Audio], str] | None,
                  policy: ConsentPolicy, clock: Callable[[], datetime], *,
                  page_tokens: PageTokens | None = None) -> None:
         self._db = db
@@ -142,7 +142,7 @@ class ConsentService:
         with self._db.transaction(write=False) as session:
             return self._record(self._owned(session, tenant_id, consent_id))
 
-    def list(self, tenant_id: str, page_size: int, page_token: str) -> Page:
+    def list(self, tenant_id: str, page_size: int, page_token: str) -> Page[Consent]:
         """The tenant's consents, newest first."""
         query = select(ConsentRow).where(ConsentRow.tenant_id == tenant_id)
         return paginate(self._db, self._page_tokens, query, ConsentRow, page_size, page_token, self._record)

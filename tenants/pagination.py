@@ -23,7 +23,7 @@ from sqlalchemy import Select, tuple_
 from server.db.session import Database
 from server.errors import InvalidArgument
 from tenants.ids import clamp_page_size
-from tenants.records import Page
+from tenants.records import Page, T
 
 _TAG_BYTES = 16
 _DOMAIN = b"voxguard/page-token/v1"
@@ -80,8 +80,8 @@ def _unb64(text: str) -> bytes:
 
 
 def paginate(db: Database, tokens: PageTokens, query: Select[Any], model: Any, page_size: int,
-             page_token: str, to_record: Callable[[Any], object], *,
-             newest_first: bool = True) -> Page:
+             page_token: str, to_record: Callable[[Any], T], *,
+             newest_first: bool = True) -> Page[T]:
     """Run ``query`` (already filtered) one page at a time, ordered by ``model``'s
     ``created_at`` and ``id``; the token is the cursor after the last item returned."""
     size = clamp_page_size(page_size)

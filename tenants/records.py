@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class Scope(Enum):
@@ -168,8 +171,8 @@ class Deletion:
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[T]):
     """One page of a listing."""
 
-    items: tuple[object, ...]
+    items: tuple[T, ...]
     next_page_token: str

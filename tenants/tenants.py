@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.db.models import TenantRow
 from server.db.session import Database
@@ -48,7 +49,7 @@ class TenantService:
         with self._db.transaction(write=False) as session:
             return to_tenant(live_tenant(session, tenant_id))
 
-    def list(self, page_size: int, page_token: str) -> Page:
+    def list(self, page_size: int, page_token: str) -> Page[Tenant]:
         """Live tenants, oldest first."""
         query = select(TenantRow).where(TenantRow.deleted_at.is_(None))
         return paginate(self._db, self._page_tokens, query, TenantRow, page_size, page_token, to_tenant,
@@ -66,9 +67,9 @@ class TenantService:
                         receipt=receipt)
 
 
-def live_tenant(session: object, tenant_id: str) -> TenantRow:
+def live_tenant(session: Session, tenant_id: str) -> TenantRow:
     """The live tenant row, or NOT_FOUND."""
-    row = session.get(TenantRow, tenant_id)  # type: ignore[attr-defined]
+    row = session.get(TenantRow, tenant_id)
     if row is None or row.deleted_at is not None:
         raise NotFound(f"tenant {tenant_id!r} not found")
     return row

@@ -11,17 +11,16 @@ from sqlalchemy.orm import Session
 from server.audio import Audio
 from server.db.models import ConsentRow, VoiceRow
 from server.db.session import Database
-from server.engines.base import EnrollmentHints, VoiceModel
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
 from server.speech.checks import EnrollmentLimits, check_enrollment_audio
 from server.speech.quality import analyze_speech
-from server.speech.speaker import SpeakerVerifier
 from server.text import resolve_language
 from tenants.audit import AuditLog
 from tenants.consents import ConsentService
 from tenants.erasure import Eraser, ErasurePlan
 from tenants.ids import new_id
 from tenants.pagination import PageTokens, paginate
+from tenants.ports import SpeakerCheck, VoiceBuilder
 from tenants.records import ConsentStatus, Deletion, Page, Purpose, Voice, VoiceStatus
 from tenants.tenants import live_tenant
 from tenants.vault import Vault
@@ -37,8 +36,8 @@ class VoiceService:
     """Tenant-scoped voice operations."""
 
     def __init__(self, db: Database, vault: Vault, audit: AuditLog, eraser: Eraser,
-                 consents: ConsentService, verifier: SpeakerVerifier,
-                 enroll_engine: Callable[[Audio, EnrollmentHints], VoiceModel],
+                 consents: ConsentService, verifier: SpeakerCheck,
+                 enroll_engine: VoiceBuilder,
                  languages: frozenset[str],
                  limits: EnrollmentLimits, clock: Callable[[], datetime], *,
                  page_tokens: PageTokens | None = None) -> None:
@@ -101,7 +100,7 @@ class VoiceService:
                 details={"speaker_match": round(match.score, 4), "threshold": match.threshold},
             )
         model = self._enroll_engine(
-            audio, EnrollmentHints(language=language, transcript=transcript or None)
+            audio, language, transcript or None
         )
         voice_id = new_id("voice")
         with self._db.transaction() as session:
@@ -130,7 +129,7 @@ class VoiceService:
         with self._db.transaction(write=False) as session:
             return to_voice(self._owned(session, tenant_id, voice_id))
 
-    def list(self, tenant_id: str, page_size: int, page_token: str, include_deleted: bool) -> Page:
+    def list(self, tenant_id: str, page_size: int, page_token: str, include_deleted: bool) -> Page[Voice]:
         """The tenant's voices, newest first."""
         query = select(VoiceRow).where(VoiceRow.tenant_id == tenant_id)
         if not include_deleted:

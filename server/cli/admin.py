@@ -12,6 +12,7 @@ import argparse
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from server.cli.local import (
     Handler,
@@ -151,7 +152,7 @@ def _tenant_list(args: argparse.Namespace) -> int:
         token = ""
         while True:
             page = core.tenants.list(100, token)
-            tenants.extend(page.items)  # type: ignore[arg-type]
+            tenants.extend(page.items)
             token = page.next_page_token
             if not token:
                 break
@@ -284,7 +285,7 @@ def _rotate_master_key(args: argparse.Namespace) -> int:
     try:
         if args.rewrap_only:
             counts = rewrap_all(core.db, core.master)
-            result = {"primary": core.master.primary_key_id, "retired": [],
+            result: dict[str, Any] = {"primary": core.master.primary_key_id, "retired": [],
                       "tenant_keys_rewrapped": counts.tenant_keys,
                       "server_secrets_rewrapped": counts.server_secrets}
         else:

@@ -93,7 +93,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"\nDEMO FAILED: {exc}")
         return EXIT_CHECK_FAILED
     except grpc.RpcError as exc:
-        print(f"\nDEMO FAILED: unexpected error {exc.code().name}: {exc.details()}")  # type: ignore[attr-defined]
+        print(f"\nDEMO FAILED: unexpected error {exc.code().name}: {exc.details()}")
         return EXIT_CHECK_FAILED
     finally:
         story.stop_server()
@@ -223,9 +223,9 @@ class Story:
                         consent_id=self.consent_id, audio=sample("consent_2033.flac")),
                     metadata=c.metadata)
         except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:  # type: ignore[attr-defined]
+            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
                 raise
-            self.say(f"REJECTED as expected: {exc.code().name}: {exc.details()}")  # type: ignore[attr-defined]
+            self.say(f"REJECTED as expected: {exc.code().name}: {exc.details()}")
             details = error_details(exc)
             if details:
                 self.say(f"details: {details}")
@@ -349,10 +349,10 @@ class Story:
                     synthesis_pb2.SynthesizeRequest(voice_id=self.voice_id, text=self.text),
                     metadata=c.metadata)
         except grpc.RpcError as exc:
-            code = exc.code()  # type: ignore[attr-defined]
+            code = exc.code()
             if code not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 raise
-            self.say(f"synthesis with the voice now fails: {code.name}: {exc.details()}")  # type: ignore[attr-defined]
+            self.say(f"synthesis with the voice now fails: {code.name}: {exc.details()}")
         else:
             raise DemoFailed("synthesis still worked after the consent was revoked")
         left = self.blobs_of(self.voice_id, self.consent_id)

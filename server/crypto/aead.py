@@ -23,6 +23,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -169,7 +170,7 @@ class SealingKey:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("SealingKey cannot be pickled; pass the wrapped key instead")
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 from server.crypto.aead import AssociatedData, RandomSource, SealingKey, associated_data
 from server.crypto.master import MasterKeyring
@@ -73,7 +73,7 @@ class TenantKey:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("TenantKey cannot be pickled; pass the wrapped key instead")
 
 
@@ -95,7 +95,7 @@ class ObjectKey:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("ObjectKey cannot be pickled; pass the wrapped key instead")
 
 

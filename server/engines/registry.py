@@ -50,7 +50,8 @@ def _resolve(factory: str | Callable[..., T]) -> Callable[..., T]:
     if callable(factory):
         return factory
     module_name, _, attribute = factory.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    resolved: Callable[..., T] = getattr(importlib.import_module(module_name), attribute)
+    return resolved
 
 
 def _known(name: str) -> str:

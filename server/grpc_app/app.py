@@ -166,8 +166,11 @@ def _listen_for_erasures(platform: Platform,
     if platform.db.dialect != "postgresql" or platform.synthesis is None:
         return None
     service = platform.synthesis
-    listener = ErasureListener(platform.settings.resolved_database_url,
-                               lambda ids: loop.call_soon_threadsafe(service.evict_voices, ids))
+
+    def evict(voice_ids: list[str]) -> None:
+        loop.call_soon_threadsafe(service.evict_voices, voice_ids)
+
+    listener = ErasureListener(platform.settings.resolved_database_url, evict)
     listener.start()
     return listener
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -27,13 +28,13 @@ from tenants.records import (
     VoiceStatus,
 )
 
-SCOPES = {
+SCOPES: dict[tenant_admin_pb2.Scope, Scope] = {
     tenant_admin_pb2.SCOPE_CONSENT: Scope.CONSENT,
     tenant_admin_pb2.SCOPE_ENROLL: Scope.ENROLL,
     tenant_admin_pb2.SCOPE_SYNTHESIZE: Scope.SYNTHESIZE,
     tenant_admin_pb2.SCOPE_DETECT: Scope.DETECT,
 }
-PURPOSES = {
+PURPOSES: dict[consents_pb2.Purpose, Purpose] = {
     consents_pb2.PURPOSE_SYNTHESIS: Purpose.SYNTHESIS,
     consents_pb2.PURPOSE_EVALUATION: Purpose.EVALUATION,
 }
@@ -63,7 +64,7 @@ def from_timestamp(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def scopes_from_proto(values: list[int]) -> list[Scope]:
+def scopes_from_proto(values: Sequence[tenant_admin_pb2.Scope]) -> list[Scope]:
     """Enum values to scopes; INVALID_ARGUMENT for unspecified or unknown ones."""
     try:
         return [SCOPES[v] for v in values]
@@ -72,7 +73,7 @@ def scopes_from_proto(values: list[int]) -> list[Scope]:
                               field="scopes") from exc
 
 
-def purposes_from_proto(values: list[int]) -> list[Purpose]:
+def purposes_from_proto(values: Sequence[consents_pb2.Purpose]) -> list[Purpose]:
     """Enum values to purposes; INVALID_ARGUMENT for unspecified or unknown ones."""
     try:
         return [PURPOSES[v] for v in values]

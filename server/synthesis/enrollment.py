@@ -40,6 +40,10 @@ class EnrollmentRouter:
         """From now on enrollments go to ``service``'s workers (``loop`` is its event loop)."""
         self._service, self._loop = service, loop
 
+    def __call__(self, audio: Audio, language: str, transcript: str | None) -> VoiceModel:
+        """Build the voice model (blocking; call it from a thread, not the event loop)."""
+        return self.enroll(audio, EnrollmentHints(language=language, transcript=transcript))
+
     def enroll(self, audio: Audio, hints: EnrollmentHints) -> VoiceModel:
         """Build the voice model (blocking; call it from a thread, not the event loop)."""
         if self._service is None or self._loop is None:

@@ -123,7 +123,7 @@ _SYMBOLS = {
 }
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-_Rule = Callable[[str], str]
+_Rule = Callable[[re.Match[str]], str]
 
 
 def _say_number(text: str) -> str:

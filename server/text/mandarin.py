@@ -7,6 +7,7 @@ signs and currency symbols are rewritten into the characters a reader would say.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ("", "十", "百", "千")
@@ -132,7 +133,8 @@ def _number(match: re.Match[str]) -> str:
     return number_zh(text)
 
 
-_RULES: list[tuple[re.Pattern[str], object]] = [
+_Rule = Callable[[re.Match[str]], str]
+_RULES: list[tuple[re.Pattern[str], _Rule]] = [
     (re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), _iso_date),
     (
         re.compile(r"(?:(?P<y>\d{2,4})年)?(?:(?P<m>\d{1,2})月)?(?:(?P<d>\d{1,2})(?P<dsuffix>[日号]))?"),
@@ -145,10 +147,15 @@ _RULES: list[tuple[re.Pattern[str], object]] = [
 ]
 
 
+def _unless_empty(rule: _Rule) -> _Rule:
+    """``rule``, except that an empty match (a pattern whose parts are all optional) stays."""
+    return lambda match: rule(match) if match.group(0) else ""
+
+
 def normalize_mandarin(text: str) -> str:
     """Rewrite Mandarin text so digits, dates, money and symbols are spoken Hanzi."""
     for pattern, replacement in _RULES:
-        text = pattern.sub(lambda m, r=replacement: r(m) if m.group(0) else "", text)  # type: ignore[operator]
+        text = pattern.sub(_unless_empty(replacement), text)
     for symbol, word in sorted(_SYMBOLS.items(), key=lambda item: -len(item[0])):
         text = text.replace(symbol, word)
     text = re.sub(r"[ \t]+", " ", text)

@@ -34,6 +34,7 @@ def codec_round_trip(
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         stream = output.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)  # an audio codec makes an audio stream
         stream.bit_rate = bit_rate
         pcm = np.clip(samples, -1.0, 1.0).astype(np.float32).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="flt", layout="mono")

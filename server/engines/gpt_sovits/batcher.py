@@ -20,22 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from server.engines.gpt_sovits.inference import DecodingModels, InferenceOptions, PreparedVoice
 from server.engines.gpt_sovits.streaming import SegmentStreamer, StreamPlan
 from server.engines.gpt_sovits.t2s_decode import T2SBatch, T2SRequest
 from server.engines.gpt_sovits.t2s_sampling import SamplingParams, make_generator
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
-
-if TYPE_CHECKING:  # the pipeline imports this module at run time
-    from server.engines.gpt_sovits.pipeline import (
-        GptSovitsModels,
-        InferenceOptions,
-        PreparedVoice,
-    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +70,7 @@ class _Request:
 class SynthesisBatch:
     """Requests of any voices advanced together, one T2S token per :meth:`step`."""
 
-    def __init__(self, models: GptSovitsModels) -> None:
+    def __init__(self, models: DecodingModels) -> None:
         self.models = models
         self._t2s = T2SBatch(models.t2s)
         self._requests: dict[Hashable, _Request] = {}

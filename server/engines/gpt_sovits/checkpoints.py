@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
@@ -110,7 +110,7 @@ class _ZipMagicRestored(io.RawIOBase):
     Streaming through this view avoids holding a patched copy of a file of hundreds of MB.
     """
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: io.RawIOBase) -> None:
         super().__init__()
         self._raw = raw
 

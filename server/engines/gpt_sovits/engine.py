@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +39,16 @@ from server.engines.gpt_sovits.checkpoints import (
 from server.engines.gpt_sovits.layout import ModelFiles, resolve_model_files
 from server.engines.gpt_sovits.pipeline import (
     DTYPES,
-    FRAGMENT_INTERVAL,
     OUTPUT_RATE,
     GptSovitsModels,
     InferenceOptions,
     PreparedVoice,
 )
 from server.engines.gpt_sovits.reference import choose_clip, locate_in_transcript, proportional_text
+from server.engines.gpt_sovits.runner import GptSovitsRunner, SynthesisPlan, segment_chunk
 from server.engines.gpt_sovits.spec import ENGINE_NAME, ENGINE_VERSION, FRONT_END_LANGUAGES
 from server.engines.gpt_sovits.streaming import StreamPlan
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
-from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition, InvalidArgument, InvalidAudio, ModelFilesError
 from server.text import base_language
@@ -251,8 +250,6 @@ class GptSovitsEngine(BatchingEngine):
 
     def batch_runner(self) -> BatchRunner:
         """Up to ``max_batch`` requests of any voices decoded together (one T2S step each)."""
-        from server.engines.gpt_sovits.runner import GptSovitsRunner
-
         return GptSovitsRunner(self, capacity=self.max_batch)
 
     def _chunks(self, plan: SynthesisPlan) -> Iterator[AudioChunk]:
@@ -267,26 +264,6 @@ class GptSovitsEngine(BatchingEngine):
             with self._lock:
                 self._prepared[voice_model] = prepared
         return prepared
-
-
-@dataclass(frozen=True)
-class SynthesisPlan:
-    """A checked request: the voice's tensors, the text's segments and the options."""
-
-    voice: PreparedVoice
-    segments: list[PhoneSegment]
-    options: InferenceOptions
-    sample_rate: int
-
-
-def segment_chunk(audio: np.ndarray, text: str, rate: int, *, pause: bool = True) -> AudioChunk:
-    """Decoded audio (a segment: followed by the official pause) at the requested rate."""
-    if pause:
-        audio = np.concatenate([audio, np.zeros(int(OUTPUT_RATE * FRAGMENT_INTERVAL), np.float32)])
-    samples = audio
-    if rate != OUTPUT_RATE:
-        samples = resample(samples, OUTPUT_RATE, rate)
-    return AudioChunk(samples=samples.astype(np.float32), sample_rate=rate, text=text)
 
 
 def front_end_language(language: str) -> str:

@@ -32,6 +32,7 @@ from server.engines.gpt_sovits.checkpoints import (
     load_t2s_checkpoint,
 )
 from server.engines.gpt_sovits.hubert import HubertFeatures
+from server.engines.gpt_sovits.inference import FRAGMENT_INTERVAL, InferenceOptions, PreparedVoice
 from server.engines.gpt_sovits.layout import ModelFiles
 from server.engines.gpt_sovits.onnx_files import read_manifest
 from server.engines.gpt_sovits.resample import prepare_reference_audio
@@ -42,7 +43,6 @@ from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
 from server.engines.gpt_sovits.spec import OUTPUT_RATE
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
-from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.t2s_onnx import MANIFEST_FILE as T2S_MANIFEST
 from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel, t2s_source
 from server.engines.gpt_sovits.text.bert import BertFeatures
@@ -50,37 +50,9 @@ from server.engines.gpt_sovits.text.frontend import PhoneSegment, TextFrontEnd
 from server.engines.gpt_sovits.voice import REFERENCE_RATE, VoicePrompt
 from server.errors import FailedPrecondition
 
-#: Seconds of silence the official output puts after every segment.
-FRAGMENT_INTERVAL = 0.3
 #: The official prompt padding: ``int(32000 * 0.3)`` zeros appended at 16 kHz.
 PROMPT_PADDING_SAMPLES = int(OUTPUT_RATE * 0.3)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-@dataclass(frozen=True)
-class InferenceOptions:
-    """One request's settings; the defaults are the official ``TTS.run`` ones."""
-
-    top_k: int = 15
-    top_p: float = 1.0
-    temperature: float = 1.0
-    repetition_penalty: float = 1.35
-    noise_scale: float = 0.5
-    speed: float = 1.0
-    seed: int | None = None
-    max_new_tokens: int = MAX_NEW_TOKENS
-    text_split: str = "cut1"
-
-
-@dataclass(frozen=True)
-class PreparedVoice:
-    """A voice's tensors, ready for any number of requests."""
-
-    language: str
-    prompt: PhoneSegment
-    prompt_codes: torch.Tensor  # (T25,) int64
-    refer_spec: torch.Tensor  # (1, 1025, Tr)
-    sv_embedding: torch.Tensor | None  # (1, 20480)
 
 
 @dataclass(frozen=True)
@@ -134,7 +106,8 @@ class GptSovitsModels:
         t2s: T2SModel | OnnxT2SModel
         sovits = SovitsModel.from_checkpoint(sovits_ckpt).to(torch_device, torch_dtype).eval()
         if backend == "onnx":
-            t2s, sovits.dec = load_onnx_backend(files, onnx_dir, device)
+            # The ONNX generator is called exactly like the torch one it replaces.
+            t2s, sovits.dec = load_onnx_backend(files, onnx_dir, device)  # type: ignore[assignment]
         else:
             t2s = T2SModel.from_checkpoint(t2s_ckpt).to(torch_device, torch_dtype).eval()
         hubert = HubertFeatures.load(files.hubert_dir, device=torch_device, dtype=torch_dtype)

@@ -12,24 +12,65 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
-from server.engines.base import SynthesisRequest, VoiceModel
+import numpy as np
+
+from server.audio import resample
+from server.engines.base import AudioChunk, SynthesisRequest, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent
 from server.engines.gpt_sovits.batcher import SynthesisBatch
-
-if TYPE_CHECKING:
-    from server.engines.gpt_sovits.engine import GptSovitsEngine
+from server.engines.gpt_sovits.pipeline import (
+    FRAGMENT_INTERVAL,
+    OUTPUT_RATE,
+    GptSovitsModels,
+    InferenceOptions,
+    PreparedVoice,
+)
+from server.engines.gpt_sovits.streaming import StreamPlan
+from server.engines.gpt_sovits.text.frontend import PhoneSegment
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SynthesisPlan:
+    """A checked request: the voice's tensors, the text's segments and the options."""
+
+    voice: PreparedVoice
+    segments: list[PhoneSegment]
+    options: InferenceOptions
+    sample_rate: int
+
+
+def segment_chunk(audio: np.ndarray, text: str, rate: int, *, pause: bool = True) -> AudioChunk:
+    """Decoded audio (a segment: followed by the official pause) at the requested rate."""
+    if pause:
+        audio = np.concatenate([audio, np.zeros(int(OUTPUT_RATE * FRAGMENT_INTERVAL), np.float32)])
+    samples = audio
+    if rate != OUTPUT_RATE:
+        samples = resample(samples, OUTPUT_RATE, rate)
+    return AudioChunk(samples=samples.astype(np.float32), sample_rate=rate, text=text)
+
+
+class Planner(Protocol):
+    """What the runner needs of the engine (``GptSovitsEngine``)."""
+
+    stream_plan: StreamPlan | None
+
+    @property
+    def models(self) -> GptSovitsModels: ...
+
+    def plan(self, voice_model: VoiceModel, request: SynthesisRequest) -> SynthesisPlan:
+        """Prepare a checked request for decoding."""
+        ...
 
 
 class GptSovitsRunner(BatchRunner):
     """Up to ``capacity`` gpt-sovits requests decoded together."""
 
-    def __init__(self, engine: GptSovitsEngine, capacity: int) -> None:
-        from server.engines.gpt_sovits.engine import segment_chunk
-
+    def __init__(self, engine: Planner, capacity: int) -> None:
         self.engine = engine
         self.capacity = capacity
         self._batch = SynthesisBatch(engine.models)

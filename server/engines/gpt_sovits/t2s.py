@@ -40,8 +40,11 @@ _LAYER_NORM_EPS = 1e-5
 class T2SCheckpointLike(Protocol):
     """What :meth:`T2SModel.from_checkpoint` needs (``checkpoints.T2SCheckpoint`` fits)."""
 
-    config: dict[str, Any]
-    state_dict: dict[str, torch.Tensor]
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def state_dict(self) -> Mapping[str, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ class T2SModel(nn.Module):
         self.semantic_embedding = nn.Embedding(config.vocab_size, dim)
         self.semantic_alpha = nn.Parameter(torch.ones(1))
         self.layers = nn.ModuleList(T2SLayer(dim, config.n_heads) for _ in range(config.n_layers))
+        #: The same layers, typed (iterating an ``nn.ModuleList`` yields plain modules).
+        self.blocks: list[T2SLayer] = [layer for layer in self.layers if isinstance(layer, T2SLayer)]
         self.head = nn.Linear(dim, config.vocab_size, bias=False)
         self._sinusoids = _sinusoid_table(_MIN_POSITIONS, dim)
 
@@ -221,7 +226,7 @@ class T2SModel(nn.Module):
         x = self.embed_codes(tokens, positions).unsqueeze(1)
         visible = torch.arange(time, device=x.device) <= cache.lengths.unsqueeze(1)
         mask = visible[:, None, None, :]
-        for index, layer in enumerate(self.layers):
+        for index, layer in enumerate(self.blocks):
             q, k, v = layer.project(x)
             cache.write_next(index, k, v)
             keys, values = cache.view(index, time)
@@ -246,7 +251,7 @@ class T2SModel(nn.Module):
         keys_index = torch.arange(length + count, device=self.device).view(1, -1)
         query_index = torch.arange(count, device=self.device).view(-1, 1) + length
         mask = (keys_index <= query_index)[None, None]
-        for index, layer in enumerate(self.layers):
+        for index, layer in enumerate(self.blocks):
             q, k, v = layer.project(x)
             cache.write_span(index, length, k, v)
             keys, values = cache.view(index, length + count)
@@ -295,7 +300,7 @@ class T2SModel(nn.Module):
             dtype=x.dtype,
             device=device,
         )
-        for index, layer in enumerate(self.layers):
+        for index, layer in enumerate(self.blocks):
             q, k, v = layer.project(x)
             cache.write_prefix(index, k, v)
             x = layer.finish(x, q, k, v, mask)

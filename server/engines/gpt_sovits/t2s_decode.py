@@ -208,6 +208,8 @@ class T2SBatch:
             self._cache, self._logits = cache, logits
             self._history, self._positions = history, positions
         else:
+            assert self._logits is not None and self._history is not None
+            assert self._positions is not None  # set together with the cache
             self._cache.append(cache)
             self._logits = torch.cat([self._logits, logits])
             self._history = torch.cat([self._history, history])

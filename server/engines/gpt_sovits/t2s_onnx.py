@@ -46,6 +46,8 @@ OPSET = 17
 class _Prefill(nn.Module):
     """One row's prefill as a pure function (export wrapper)."""
 
+    table: torch.Tensor  # the sinusoid buffer registered below
+
     def __init__(self, model: T2SModel) -> None:
         super().__init__()
         self.model = model
@@ -65,7 +67,7 @@ class _Prefill(nn.Module):
         query, key = idx.view(time, 1), idx.view(1, time)
         mask = (key < n_phones) | ((query >= n_phones) & (key <= query))
         keys, values = [], []
-        for layer in m.layers:
+        for layer in m.blocks:
             q, k, v = layer.project(x)
             keys.append(k)
             values.append(v)
@@ -76,6 +78,8 @@ class _Prefill(nn.Module):
 
 class _Step(nn.Module):
     """One cached decode step over a batch as a pure function (export wrapper)."""
+
+    table: torch.Tensor  # the sinusoid buffer registered below
 
     def __init__(self, model: T2SModel) -> None:
         super().__init__()
@@ -92,7 +96,7 @@ class _Step(nn.Module):
         visible = torch.cat([cached, torch.ones_like(cached[:, :1])], dim=1)
         mask = visible[:, None, None, :]
         new_keys, new_values = [], []
-        for index, layer in enumerate(m.layers):
+        for index, layer in enumerate(m.blocks):
             q, k, v = layer.project(x)
             new_keys.append(k[:, :, 0])
             new_values.append(v[:, :, 0])

@@ -17,6 +17,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class VoicePrompt:
         if self.sv_embedding is not None:
             arrays["sv_embedding"] = np.asarray(self.sv_embedding, dtype=np.float32)
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, **cast(dict[str, Any], arrays))
         return buffer.getvalue()
 
     @classmethod

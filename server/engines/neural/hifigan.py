@@ -100,6 +100,8 @@ class PolyphaseUpsample(nn.Module):
     def __init__(self, up: nn.ConvTranspose1d) -> None:
         super().__init__()
         stride, kernel, padding = up.stride[0], up.kernel_size[0], up.padding[0]
+        if not isinstance(padding, int):
+            raise TypeError("only transposed convolutions with numeric padding are rewritten")
         if kernel != 2 * stride or kernel - stride != 2 * padding:
             raise ValueError("only transposed convolutions with kernel = 2 x stride are rewritten")
         weight = up.weight.detach()  # (in, out, kernel)
@@ -116,6 +118,7 @@ class PolyphaseUpsample(nn.Module):
         with torch.no_grad():
             self.conv.weight.copy_(taps.reshape(channels_out * stride, channels_in, 3))
             bias = up.bias.detach() if up.bias is not None else torch.zeros(channels_out)
+            assert self.conv.bias is not None  # Conv1d makes one unless told not to
             self.conv.bias.copy_(bias.repeat_interleave(stride))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,4 +20,4 @@ def spec(**options: object) -> EngineSpec:
     refuse_unknown_options(ENGINE_NAME, options, OPTIONS)
     return EngineSpec(name=ENGINE_NAME, version=ENGINE_VERSION, native_sample_rate=NATIVE_RATE,
                       languages=espeak_languages(), options=frozenset(),
-                      max_text_chars=int(options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS)))
+                      max_text_chars=int(str(options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS))))

@@ -24,7 +24,7 @@ from server.tracing import current_carrier, current_tracer, span
 from tenants.generations import GenerationFacts
 from tenants.ids import new_id
 
-FORMATS = {
+FORMATS: dict[pb.AudioFormat, AudioFormat] = {
     pb.AUDIO_FORMAT_UNSPECIFIED: AudioFormat.WAV,
     pb.AUDIO_FORMAT_WAV: AudioFormat.WAV,
     pb.AUDIO_FORMAT_PCM16: AudioFormat.PCM16,
@@ -130,7 +130,7 @@ def synthesis_params(request: pb.SynthesizeRequest) -> SynthesisParams:
         text_split=request.text_split.strip().lower() or None, **sampling)
 
 
-def _format(value: int) -> AudioFormat:
+def _format(value: pb.AudioFormat) -> AudioFormat:
     try:
         return FORMATS[value]
     except KeyError as exc:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
@@ -46,27 +45,33 @@ def test_oversized_upload_is_refused(small: tuple[Clients, str]) -> None:
     assert "larger than the limit of 600,000 bytes" in caught.value.details()
 
 
+def _wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_full_queue_answers_resource_exhausted_with_a_retry_hint(small_server: ServerThread,
                                                                 small: tuple[Clients, str]) -> None:
     clients, voice_id = small
+    service = small_server.running.platform.synthesis
+    assert service is not None
     request = synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT)
-    errors: list[grpc.RpcError] = []
-
-    def call() -> None:
-        try:
-            clients.synthesis.Synthesize(request, metadata=clients.metadata, timeout=120)
-        except grpc.RpcError as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.2)
-    for thread in threads:
-        thread.join(180)
-    exhausted = [e for e in errors if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED]
-    assert exhausted, [e.code() for e in errors]
-    details = decode_status_details(exhausted[0])
+    # The one worker slot is taken (its first chunk arrived), then the one queue place.
+    busy = clients.synthesis.SynthesizeStream(request, metadata=clients.metadata)
+    next(busy)
+    queued = clients.synthesis.Synthesize.future(request, metadata=clients.metadata, timeout=120)
+    assert _wait_until(lambda: service.queued_jobs == 1)
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.synthesis.Synthesize(request, metadata=clients.metadata, timeout=120)
+    queued.cancel()
+    busy.cancel()
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    exhausted = [caught.value]
+    details = decode_status_details(caught.value)
     assert details["reason"] == "RESOURCE_EXHAUSTED" and details["retry_after_seconds"] > 0
     assert "retry_after_seconds" not in details["metadata"]  # RetryInfo carries it, once
     # The audit trail says the refused generations produced nothing.
@@ -106,16 +111,25 @@ def test_a_crashed_worker_fails_its_request_unavailable_and_is_replaced(
 
 def test_deadline_and_cancellation_remove_queued_work(small_server: ServerThread, small: tuple[Clients, str]) -> None:
     clients, voice_id = small
+    service = small_server.running.platform.synthesis
+    assert service is not None
     busy = clients.synthesis.SynthesizeStream(
         synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text=LONG_TEXT), metadata=clients.metadata)
     next(busy)
+    waiting = synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Waiting.")
+    # A queued request whose deadline passes leaves the queue.
+    late = clients.synthesis.Synthesize.future(waiting, metadata=clients.metadata, timeout=2.0)
+    assert _wait_until(lambda: service.queued_jobs == 1)
     with pytest.raises(grpc.RpcError) as caught:
-        clients.synthesis.Synthesize(synthesis_pb2.SynthesizeRequest(voice_id=voice_id, text="Waiting."),
-                                     metadata=clients.metadata, timeout=0.5)
+        late.result()
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _wait_until(lambda: service.queued_jobs == 0, seconds=5)
+    # So does one whose caller cancels it.
+    cancelled = clients.synthesis.Synthesize.future(waiting, metadata=clients.metadata, timeout=120)
+    assert _wait_until(lambda: service.queued_jobs == 1)
+    cancelled.cancel()
+    assert _wait_until(lambda: service.queued_jobs == 0, seconds=5)
     busy.cancel()
-    time.sleep(1.0)
-    assert small_server.running.platform.synthesis.queued_jobs == 0
 
 
 def test_cancelled_and_timed_out_syntheses_leave_a_failed_event(small_server: ServerThread,

@@ -54,14 +54,8 @@ def test_the_generation_records_the_rate_that_was_delivered(enrolled: EnrolledVo
 
 
 def test_stream_sends_ordered_chunks_with_one_generation_id(enrolled: EnrolledVoice, server: ServerThread) -> None:
-    started = time.monotonic()
-    chunks = []
-    first_at = None
-    for chunk in enrolled.clients.synthesis.SynthesizeStream(
-        pb.SynthesizeRequest(voice_id=enrolled.voice_id, text=TEXT), metadata=enrolled.clients.metadata
-    ):
-        first_at = first_at or time.monotonic() - started
-        chunks.append(chunk)
+    chunks = list(enrolled.clients.synthesis.SynthesizeStream(
+        pb.SynthesizeRequest(voice_id=enrolled.voice_id, text=TEXT), metadata=enrolled.clients.metadata))
     assert [c.sequence for c in chunks] == list(range(len(chunks)))
     assert len(chunks) >= 2 and chunks[-1].final and not any(c.final for c in chunks[:-1])
     assert len({c.generation_id for c in chunks}) == 1
@@ -71,6 +65,17 @@ def test_stream_sends_ordered_chunks_with_one_generation_id(enrolled: EnrolledVo
     generation = enrolled.clients.provenance.GetGeneration(
         provenance_pb2.GetGenerationRequest(generation_id=chunks[0].generation_id), metadata=enrolled.clients.metadata)
     assert generation.streamed and generation.duration_seconds == pytest.approx(len(pcm) / chunks[0].sample_rate_hz, abs=0.01)
+
+
+def test_the_first_chunk_arrives_long_before_the_last(enrolled: EnrolledVoice) -> None:
+    # Ten sentences are rendered one after another; a stream that waited for the whole text
+    # would deliver its first chunk at about the same time as its last.
+    text = " ".join(f"Sentence number {n} of a longer reading goes here." for n in range(10))
+    started = time.monotonic()
+    arrivals = [time.monotonic() - started for _ in enrolled.clients.synthesis.SynthesizeStream(
+        pb.SynthesizeRequest(voice_id=enrolled.voice_id, text=text), metadata=enrolled.clients.metadata)]
+    assert len(arrivals) >= 10
+    assert arrivals[0] < 0.5 * arrivals[-1], arrivals
 
 
 def test_mixed_chinese_and_english_in_a_chinese_region_tag(enrolled: EnrolledVoice, server: ServerThread) -> None:

@@ -83,14 +83,15 @@ class MeanOnlyCoupling(nn.Module):
         gin_channels: int,
     ) -> None:
         super().__init__()
-        self.half = channels // 2
-        self.pre = nn.Conv1d(self.half, hidden_channels, 1)
+        # Not ``half``: that would hide ``nn.Module.half()``.
+        self.half_channels = channels // 2
+        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
         self.enc = WaveNet(hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels)
-        self.post = nn.Conv1d(hidden_channels, self.half, 1)
+        self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
 
     def reverse(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """Invert the coupling on ``(B, C, T)``."""
-        x0, x1 = torch.split(x, [self.half, self.half], dim=1)
+        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         shift = self.post(self.enc(self.pre(x0), g))
         return torch.cat([x0, x1 - shift], dim=1)
 

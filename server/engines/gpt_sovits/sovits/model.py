@@ -59,9 +59,14 @@ _TEXT_EMBEDDING = "enc_p.text_embedding.weight"
 class SovitsCheckpointLike(Protocol):
     """What :meth:`SovitsModel.from_checkpoint` needs (``checkpoints.SovitsCheckpoint`` fits)."""
 
-    config: Mapping[str, Any]
-    state_dict: Mapping[str, torch.Tensor]
-    version: str
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def state_dict(self) -> Mapping[str, torch.Tensor]: ...
+
+    @property
+    def version(self) -> str: ...
 
 
 class SovitsModel(nn.Module):

@@ -66,7 +66,7 @@ class ResidualVectorQuantizer(nn.Module):
     @property
     def codebooks(self) -> list[Codebook]:
         """The codebooks, coarsest first."""
-        return [layer._codebook for layer in self.vq.layers]
+        return [layer._codebook for layer in self.vq.layers if isinstance(layer, _Layer)]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Features ``(B, dim, T)`` -> codes ``(n_layers, B, T)`` int64."""
