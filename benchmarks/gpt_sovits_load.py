@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from server.engines.gpt_sovits.layout import resolve_model_files
-    from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+    from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
 
     torch.set_num_threads(args.threads)
     models = GptSovitsModels.load(resolve_model_files(args.models, variant=args.variant),

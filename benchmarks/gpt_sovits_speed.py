@@ -57,7 +57,7 @@ def measure(models_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from server.engines.gpt_sovits.layout import resolve_model_files
-    from server.engines.gpt_sovits.pipeline import OUTPUT_RATE, GptSovitsModels, InferenceOptions
+    from server.engines.gpt_sovits.models import OUTPUT_RATE, GptSovitsModels, InferenceOptions
     from server.engines.gpt_sovits.voice import VoicePrompt
 
     torch.set_num_threads(args.threads)

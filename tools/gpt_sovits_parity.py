@@ -123,7 +123,7 @@ def ours(models: Path, variant: str, case: dict[str, str], max_tokens: int,
          reference: np.ndarray) -> dict[str, Any]:
     """Our engine on the same inputs (before the watermark)."""
     from server.engines.gpt_sovits.layout import resolve_model_files
-    from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+    from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
     from server.engines.gpt_sovits.voice import VoicePrompt
 
     loaded = GptSovitsModels.load(resolve_model_files(models, variant=variant))
@@ -264,7 +264,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_backends(args: argparse.Namespace) -> int:
     """Tokens and audio of the torch and onnx back ends on the same text (``en-long``)."""
     from server.engines.gpt_sovits.layout import resolve_model_files
-    from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+    from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
     from server.engines.gpt_sovits.voice import VoicePrompt
 
     reference, case = reference_samples(), CHECK_CASES["en-long"]

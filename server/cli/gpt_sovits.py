@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     from server.cli.gpt_sovits_offline import OfflineRun, check_text_split, run_offline
     from server.config import Settings
     from server.engines.base import SynthesisParams
-    from server.engines.gpt_sovits.pipeline import InferenceOptions
+    from server.engines.gpt_sovits.models import InferenceOptions
     from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
     from server.errors import InvalidArgument
     from server.platform import load_watermark_keyring

@@ -20,7 +20,7 @@ from server.audio import resample
 from server.engines.base import TEXT_SPLIT_METHODS
 from server.engines.gpt_sovits.engine import front_end_language
 from server.engines.gpt_sovits.layout import resolve_model_files
-from server.engines.gpt_sovits.pipeline import OUTPUT_RATE, GptSovitsModels, InferenceOptions
+from server.engines.gpt_sovits.models import OUTPUT_RATE, GptSovitsModels, InferenceOptions
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
 from server.engines.gpt_sovits.voice import (
     MAX_REFERENCE_SAMPLES,

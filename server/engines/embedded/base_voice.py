@@ -14,7 +14,7 @@ import numpy as np
 
 from server.audio import resample
 from server.engines.embedded.stats import frame_energy_db, speech_mask, summarize, syllable_rate
-from server.engines.embedded.world import WORK_RATE, analyze
+from server.engines.world import WORK_RATE, analyze
 from server.errors import InvalidArgument
 from server.speech.espeak import DEFAULT_RATE_WPM, get_espeak
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from server.engines.embedded.profile import SpeakerProfile
-from server.engines.embedded.world import WorldFeatures
+from server.engines.world import WorldFeatures
 
 
 @dataclass(frozen=True)

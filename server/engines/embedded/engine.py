@@ -29,7 +29,7 @@ from server.engines.embedded.enroll import enroll_profile
 from server.engines.embedded.profile import SpeakerProfile
 from server.engines.embedded.spec import ENGINE_NAME, ENGINE_VERSION
 from server.engines.embedded.stats import frame_energy_db, speech_mask
-from server.engines.embedded.world import WORK_RATE, analyze, synthesize
+from server.engines.world import WORK_RATE, analyze, synthesize
 from server.errors import InvalidArgument
 from server.speech.espeak import DEFAULT_RATE_WPM, espeak_languages, get_espeak
 from server.text import base_language, normalize, split_sentences

@@ -19,7 +19,7 @@ from server.engines.embedded.stats import (
     summarize,
     syllable_rate,
 )
-from server.engines.embedded.world import FRAME_PERIOD_MS, WORK_RATE, analyze
+from server.engines.world import FRAME_PERIOD_MS, WORK_RATE, analyze
 from server.errors import InvalidAudio
 
 # The engine's own floor; the platform separately requires 20 s of speech.

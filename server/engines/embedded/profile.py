@@ -6,12 +6,11 @@ uncompressed-safe ``.npz`` (no pickle) inside :attr:`VoiceModel.data`.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from server.engines.profile_codec import pack_profile, unpack_profile
 from server.errors import FailedPrecondition
 
 PROFILE_FORMAT = 1
@@ -32,33 +31,15 @@ class SpeakerProfile:
 
     def to_bytes(self) -> bytes:
         """Serialise to bytes (float arrays stored as float32)."""
-        meta = {
-            "format": PROFILE_FORMAT,
-            "variant": self.variant,
-            "rate_factor": float(self.rate_factor),
-        }
-        buffer = io.BytesIO()
-        payload = {name: np.asarray(value, dtype=np.float32) for name, value in self.arrays.items()}
-        payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        np.savez_compressed(buffer, **payload)  # type: ignore[arg-type]
-        return buffer.getvalue()
+        meta = {"variant": self.variant, "rate_factor": float(self.rate_factor)}
+        return pack_profile(PROFILE_FORMAT, meta, self.arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SpeakerProfile:
         """Parse :meth:`to_bytes` output; raises :class:`FailedPrecondition` if unreadable."""
+        meta, arrays = unpack_profile(data, PROFILE_FORMAT, "embedded")
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
-            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
-        except (ValueError, KeyError, OSError) as exc:
+            return cls(variant=str(meta["variant"]), rate_factor=float(meta["rate_factor"]),
+                       arrays=arrays)
+        except (KeyError, TypeError, ValueError) as exc:
             raise FailedPrecondition("stored embedded voice profile is corrupt; enroll again") from exc
-        if meta.get("format") != PROFILE_FORMAT:
-            raise FailedPrecondition(
-                f"embedded voice profile format {meta.get('format')} is not supported "
-                f"(this build reads format {PROFILE_FORMAT}); enroll the voice again"
-            )
-        return cls(
-            variant=str(meta["variant"]),
-            rate_factor=float(meta["rate_factor"]),
-            arrays={name: value.astype(np.float64) for name, value in arrays.items()},
-        )

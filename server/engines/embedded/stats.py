@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import find_peaks
 
-from server.engines.embedded.world import FRAME_PERIOD_MS, WORK_RATE, WorldFeatures
+from server.engines.world import FRAME_PERIOD_MS, WORK_RATE, WorldFeatures
 
 HOP = int(WORK_RATE * FRAME_PERIOD_MS / 1000)
 # Frames quieter than this many dB below the loud (95th percentile) level are pauses.
@@ -19,12 +19,15 @@ def frame_energy_db(samples: np.ndarray, frames: int) -> np.ndarray:
     return 10.0 * np.log10(np.mean(windows**2, axis=1) + 1e-12)
 
 
-def speech_mask(energy_db: np.ndarray) -> np.ndarray:
-    """Frames that carry speech (not pauses or silence), from frame energy."""
+def speech_mask(energy_db: np.ndarray, *, floor_db: float | None = -70.0) -> np.ndarray:
+    """Frames that carry speech (not pauses or silence): within :data:`SPEECH_RANGE_DB` of the
+    loud (95th percentile) frame energy and, unless ``floor_db`` is None, above it. Both
+    embedded engines use it (the neural one on mel energy, with no floor)."""
     if energy_db.size == 0:
         return np.zeros(0, dtype=bool)
     loud = float(np.percentile(energy_db, 95))
-    return (energy_db > loud - SPEECH_RANGE_DB) & (energy_db > -70.0)
+    mask = energy_db > loud - SPEECH_RANGE_DB
+    return mask & (energy_db > floor_db) if floor_db is not None else mask
 
 
 def syllable_rate(energy_db: np.ndarray, voiced: np.ndarray) -> float:

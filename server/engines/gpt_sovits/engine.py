@@ -37,7 +37,7 @@ from server.engines.gpt_sovits.checkpoints import (
     load_t2s_checkpoint,
 )
 from server.engines.gpt_sovits.layout import ModelFiles, resolve_model_files
-from server.engines.gpt_sovits.pipeline import (
+from server.engines.gpt_sovits.models import (
     DTYPES,
     OUTPUT_RATE,
     GptSovitsModels,
@@ -141,7 +141,7 @@ class GptSovitsEngine(BatchingEngine):
         self.backend = backend
         self.onnx_dir = Path(onnx_dir) if onnx_dir else None
         if backend == "onnx":  # a missing or stale export stops the server at start
-            from server.engines.gpt_sovits.pipeline import check_onnx_export
+            from server.engines.gpt_sovits.models import check_onnx_export
 
             check_onnx_export(self.files, self.onnx_dir)
         self._asr_model_path = asr_model_path

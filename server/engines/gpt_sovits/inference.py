@@ -1,6 +1,6 @@
 """The records the batched decoder shares with the model stack, and what it needs of it.
 
-Kept apart from :mod:`~server.engines.gpt_sovits.pipeline` (which loads the models and runs
+Kept apart from :mod:`~server.engines.gpt_sovits.models` (which loads the models and runs
 a batch of one through :class:`~server.engines.gpt_sovits.batcher.SynthesisBatch`) so that
 the batcher depends on these records and a Protocol, not on the pipeline: no import cycle.
 """

@@ -117,9 +117,9 @@ def _sovits_report(ckpt: SovitsCheckpoint) -> FileReport:
 
 
 def _sv_report(path: Path) -> FileReport:
-    from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
+    from server.engines.gpt_sovits.speaker_verification import Eres2NetEncoder
 
-    encoder = SpeakerEncoder.load(path)
+    encoder = Eres2NetEncoder.load(path)
     parameters = sum(t.numel() for t in encoder.model.state_dict().values())
     return FileReport("speaker verification (ERes2NetV2)", path, _size(path), parameters,
                       {"embedding_dim": 20480})

@@ -21,7 +21,7 @@ from server.audio import resample
 from server.engines.base import AudioChunk, SynthesisRequest, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent
 from server.engines.gpt_sovits.batcher import SynthesisBatch
-from server.engines.gpt_sovits.pipeline import (
+from server.engines.gpt_sovits.models import (
     FRAGMENT_INTERVAL,
     OUTPUT_RATE,
     GptSovitsModels,

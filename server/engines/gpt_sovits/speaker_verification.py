@@ -40,7 +40,7 @@ def sv_input_from_reference(wav: torch.Tensor, sample_rate: int = 16000) -> torc
     return wav16k
 
 
-class SpeakerEncoder:
+class Eres2NetEncoder:
     """ERes2NetV2 loaded from the released checkpoint, ready to embed 16 kHz audio.
 
     Concurrent calls are safe: the model is only read (eval mode, no autograd).
@@ -53,7 +53,7 @@ class SpeakerEncoder:
     @classmethod
     def from_state_dict(
         cls, state_dict: Mapping[str, torch.Tensor], device: torch.device | str = "cpu"
-    ) -> SpeakerEncoder:
+    ) -> Eres2NetEncoder:
         """Build the GPT-SoVITS ERes2NetV2 (w24 s4 e4) and load ``state_dict`` strictly.
 
         The module is built on the meta device and takes over the given tensors (fp32 ones
@@ -80,7 +80,7 @@ class SpeakerEncoder:
         return cls(model.to(device=device), device)
 
     @classmethod
-    def load(cls, path: Path, device: torch.device | str = "cpu") -> SpeakerEncoder:
+    def load(cls, path: Path, device: torch.device | str = "cpu") -> Eres2NetEncoder:
         """Load ``sv/pretrained_eres2netv2w24s4ep4.ckpt`` (a plain state dict)."""
         try:
             state = torch.load(Path(path), map_location="cpu", weights_only=True)

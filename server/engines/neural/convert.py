@@ -13,27 +13,21 @@ Two steps, both statistics-driven (no training per speaker):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pyworld imports the deprecated pkg_resources
-    import pyworld
-
 from server.audio import resample
+from server.engines.embedded.stats import speech_mask
 from server.engines.neural.hifigan import SAMPLE_RATE
+from server.engines.world import FFT_SIZE as WORLD_FFT
+from server.engines.world import FRAME_PERIOD_MS, f0_with_times, pyworld
 
-#: WORLD runs at 16 kHz: the vocoder's mel stops at 8 kHz, so the band above adds nothing,
-#: and analysis plus synthesis cost about 40 % less than at 22,050 Hz.
-WORLD_RATE = 16_000
-FRAME_PERIOD_MS = 5.0
-WORLD_FFT = 1024
-F0_FLOOR = 60.0
-F0_CEIL = 500.0
-#: Speech frames: within this many dB of the loud (95th percentile) frame energy.
-SPEECH_RANGE_DB = 35.0
+#: WORLD runs at 16 kHz (the shared wrapper's rate): the vocoder's mel stops at 8 kHz, so
+#: the band above adds nothing, and analysis plus synthesis cost about 40 % less than at
+#: 22,050 Hz.
+from server.engines.world import WORK_RATE as WORLD_RATE
+
 #: A mel band's spread may grow at most this much (speaker std / base std).
 MAX_STD_RATIO = 3.0
 #: Formant warp by the speaker's median F0: deeper voices get the smaller stretch. The
@@ -52,11 +46,8 @@ class PitchStats:
 
 def f0_track(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """WORLD F0 (Hz, 0 when unvoiced) every :data:`FRAME_PERIOD_MS` ms."""
-    x = np.ascontiguousarray(audio, dtype=np.float64)
-    f0, times = pyworld.dio(
-        x, sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
-    )
-    return pyworld.stonemask(x, f0, times, sample_rate)
+    f0, _ = f0_with_times(np.ascontiguousarray(audio, dtype=np.float64), sample_rate)
+    return f0
 
 
 def pitch_stats(f0: np.ndarray) -> PitchStats:
@@ -82,10 +73,8 @@ class Aperiodicity:
 def _analyse_f0(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(16 kHz float64 samples, F0, frame times) of 22,050 Hz ``audio``."""
     x = np.ascontiguousarray(resample(audio, SAMPLE_RATE, WORLD_RATE), dtype=np.float64)
-    f0, times = pyworld.dio(
-        x, WORLD_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
-    )
-    return x, pyworld.stonemask(x, f0, times, WORLD_RATE), times
+    f0, times = f0_with_times(x, WORLD_RATE)
+    return x, f0, times
 
 
 def mean_aperiodicity(audio: np.ndarray) -> Aperiodicity:
@@ -126,7 +115,7 @@ def shift_voice(
 def speech_frames(mel: np.ndarray) -> np.ndarray:
     """Mel frames that carry speech (not pauses), by total energy."""
     energy = 20.0 * np.log10(np.exp(mel).sum(axis=1) + 1e-9)
-    return energy > np.percentile(energy, 95) - SPEECH_RANGE_DB
+    return speech_mask(energy, floor_db=None)
 
 
 def mel_stats(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,6 @@ from server.engines.embedded.base_voice import REFERENCE_PASSAGE
 from server.engines.embedded.engine import render_base
 from server.engines.embedded.enroll import MAX_RATE_FACTOR, MIN_RATE_FACTOR, prepare_audio
 from server.engines.embedded.stats import frame_energy_db, syllable_rate
-from server.engines.embedded.world import WORK_RATE
 from server.engines.neural.convert import (
     Aperiodicity,
     PitchStats,
@@ -46,6 +45,7 @@ from server.engines.neural.piper_voice import PiperVoice
 from server.engines.neural.profile import NeuralProfile
 from server.engines.neural.spec import ENGINE_NAME, ENGINE_VERSION
 from server.engines.neural.vocoder import FIRST_WINDOW_FRAMES, Vocoder
+from server.engines.world import WORK_RATE
 from server.errors import InvalidArgument, InvalidAudio
 from server.speech.espeak import DEFAULT_RATE_WPM, espeak_languages
 from server.text import base_language, normalize, split_sentences

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from server.engines.weight_norm import fold_state_dict
 from server.errors import FailedPrecondition
 
 SAMPLE_RATE = 22_050
@@ -57,7 +58,7 @@ class _ResidualBlock(nn.Module):
         return x
 
 
-class Generator(nn.Module):
+class HifiGanGenerator(nn.Module):
     """Mel spectrogram (batch, 80, frames) -> waveform (batch, 1, frames * 256)."""
 
     def __init__(self) -> None:
@@ -131,30 +132,12 @@ class PolyphaseUpsample(nn.Module):
         )
 
 
-def with_polyphase_upsampling(generator: Generator) -> Generator:
+def with_polyphase_upsampling(generator: HifiGanGenerator) -> HifiGanGenerator:
     """``generator`` with every transposed convolution replaced by :class:`PolyphaseUpsample`."""
     generator.ups = nn.ModuleList(
         PolyphaseUpsample(up) if isinstance(up, nn.ConvTranspose1d) else up for up in generator.ups
     )
     return generator
-
-
-def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Replace every ``name.weight_g``/``name.weight_v`` pair by ``name.weight``.
-
-    Weight normalisation stores w = g * v / ||v||, the norm taken over every axis but the
-    first; inference only needs w.
-    """
-    folded: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        if key.endswith(".weight_v"):
-            stem = key[: -len(".weight_v")]
-            g = state[f"{stem}.weight_g"]
-            norm = value.flatten(1).norm(dim=1).reshape(g.shape)
-            folded[f"{stem}.weight"] = g * value / norm
-        elif not key.endswith(".weight_g"):
-            folded[key] = value
-    return folded
 
 
 def bundled_checkpoint() -> Path:
@@ -169,15 +152,15 @@ def bundled_checkpoint() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "generator_universal.pth.tar"
 
 
-def load_generator(path: Path | None = None) -> Generator:
-    """A :class:`Generator` in eval mode with the checkpoint at ``path`` (default: bundled)."""
+def load_generator(path: Path | None = None) -> HifiGanGenerator:
+    """A :class:`HifiGanGenerator` in eval mode with the checkpoint at ``path`` (default: bundled)."""
     path = path or bundled_checkpoint()
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state = fold_weight_norm(checkpoint["generator"])
+        state = fold_state_dict(checkpoint["generator"])
     except (OSError, KeyError, RuntimeError) as exc:
         raise FailedPrecondition(f"HiFi-GAN checkpoint {path.name} is unreadable") from exc
-    generator = Generator()
+    generator = HifiGanGenerator()
     generator.load_state_dict(state)
     return generator.eval()
 

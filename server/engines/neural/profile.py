@@ -8,13 +8,12 @@ and warp). About 4 KB per voice (3.6 KB measured).
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from server.engines.neural.convert import PitchStats
+from server.engines.profile_codec import pack_profile, unpack_profile
 from server.errors import FailedPrecondition
 
 PROFILE_FORMAT = 1
@@ -43,7 +42,6 @@ class NeuralProfile:
     def to_bytes(self) -> bytes:
         """Serialise (``.npz`` of float32 arrays plus a JSON header)."""
         meta = {
-            "format": PROFILE_FORMAT,
             "speaker_pitch": [self.speaker_pitch.mean, self.speaker_pitch.std],
             "warp": self.warp,
             "espeak_variant": self.espeak_variant,
@@ -55,24 +53,13 @@ class NeuralProfile:
         for name, (mean, std) in self.base_mel.items():
             arrays[f"{name}_mean"] = mean
             arrays[f"{name}_std"] = std
-        payload = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
-        payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **payload)  # type: ignore[arg-type]
-        return buffer.getvalue()
+        return pack_profile(PROFILE_FORMAT, meta, arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> NeuralProfile:
         """Parse :meth:`to_bytes` output; :class:`FailedPrecondition` if it is unreadable."""
+        meta, arrays = unpack_profile(data, PROFILE_FORMAT, "embedded-neural")
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                arrays = {name: archive[name].astype(np.float64) for name in archive.files}
-            meta = json.loads(arrays.pop("__meta__").astype(np.uint8).tobytes().decode())
-            if meta.get("format") != PROFILE_FORMAT:
-                raise FailedPrecondition(
-                    f"embedded-neural voice profile format {meta.get('format')} is not "
-                    f"supported (this build reads format {PROFILE_FORMAT}); enroll the voice again"
-                )
             return cls(
                 speaker_pitch=PitchStats(*map(float, meta["speaker_pitch"])),
                 warp=float(meta["warp"]),
@@ -82,7 +69,7 @@ class NeuralProfile:
                 base_pitch={k: PitchStats(*map(float, v)) for k, v in meta["base_pitch"].items()},
                 base_mel={b: (arrays[f"{b}_mean"], arrays[f"{b}_std"]) for b in meta["bases"]},
             )
-        except (ValueError, KeyError, OSError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise FailedPrecondition(
                 "stored embedded-neural voice profile is corrupt; enroll again"
             ) from exc

@@ -65,7 +65,7 @@ class ResBlock2(nn.Module):
         return x
 
 
-class Generator(nn.Module):
+class SovitsGenerator(nn.Module):
     """Latent ``(B, C, T)`` + speaker ``(B, gin, 1)`` -> audio ``(B, 1, T * prod(rates))``."""
 
     def __init__(

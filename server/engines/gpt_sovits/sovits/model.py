@@ -44,7 +44,7 @@ from server.engines.gpt_sovits.sovits.config import (
     SovitsConfig,
 )
 from server.engines.gpt_sovits.sovits.flow import ResidualCouplingFlow
-from server.engines.gpt_sovits.sovits.generator import Generator
+from server.engines.gpt_sovits.sovits.generator import SovitsGenerator
 from server.engines.gpt_sovits.sovits.quantizer import ResidualVectorQuantizer
 from server.engines.gpt_sovits.sovits.reference_encoder import reference_encoder
 from server.engines.gpt_sovits.sovits.text_encoder import TextEncoder
@@ -83,7 +83,7 @@ class SovitsModel(nn.Module):
         self.ignored_keys: list[str] = []
         gin = config.gin_channels
         self.enc_p = TextEncoder(config)
-        self.dec = Generator(
+        self.dec = SovitsGenerator(
             config.inter_channels, config.resblock, config.resblock_kernel_sizes,
             config.resblock_dilation_sizes, config.upsample_rates,
             config.upsample_initial_channel, config.upsample_kernel_sizes, gin,

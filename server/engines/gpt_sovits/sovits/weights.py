@@ -21,20 +21,10 @@ import torch
 from torch import nn
 
 from server.engines.gpt_sovits.sovits.quantizer import TRAINING_ONLY_BUFFERS
+from server.engines.weight_norm import G_SUFFIX, V_SUFFIX, fold_weight_norm
 from server.errors import FailedPrecondition
 
-_G_SUFFIX = ".weight_g"
-_V_SUFFIX = ".weight_v"
 _IGNORED_PREFIXES = ("enc_q.",)
-
-
-def fold_weight_norm(g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``g * v / ||v||`` with the norm over every axis but 0 (PyTorch's ``weight_norm``)."""
-    if hasattr(torch, "_weight_norm"):
-        # The kernel torch.nn.utils.weight_norm itself calls: bit-identical weights.
-        return torch._weight_norm(v, g, 0)
-    norm = torch.linalg.vector_norm(v.reshape(v.shape[0], -1), dim=1)
-    return v * (g / norm.view(g.shape))
 
 
 def _is_ignored(key: str) -> bool:
@@ -56,14 +46,14 @@ def prepare_state_dict(
     for key, value in state_dict.items():
         if _is_ignored(key):
             ignored.append(key)
-        elif key.endswith(_G_SUFFIX):
-            base = key[: -len(_G_SUFFIX)]
-            v = state_dict.get(base + _V_SUFFIX)
+        elif key.endswith(G_SUFFIX):
+            base = key[: -len(G_SUFFIX)]
+            v = state_dict.get(base + V_SUFFIX)
             if v is None:
-                raise FailedPrecondition(f"SoVITS checkpoint has {key} but no {base}{_V_SUFFIX}")
+                raise FailedPrecondition(f"SoVITS checkpoint has {key} but no {base}{V_SUFFIX}")
             out[base + ".weight"] = fold_weight_norm(value.float(), v.float())
-        elif key.endswith(_V_SUFFIX):
-            if key[: -len(_V_SUFFIX)] + _G_SUFFIX not in state_dict:
+        elif key.endswith(V_SUFFIX):
+            if key[: -len(V_SUFFIX)] + G_SUFFIX not in state_dict:
                 raise FailedPrecondition(f"SoVITS checkpoint has {key} but no weight_g")
         else:
             out[key] = value.float() if value.is_floating_point() else value

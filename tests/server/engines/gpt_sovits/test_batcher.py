@@ -19,7 +19,7 @@ import soundfile as sf
 
 from server.engines.gpt_sovits.batcher import SegmentOutput, SynthesisBatch
 from server.engines.gpt_sovits.layout import resolve_model_files
-from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions, PreparedVoice
+from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions, PreparedVoice
 from server.engines.gpt_sovits.streaming import StreamPlan
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import VoicePrompt

@@ -75,7 +75,7 @@ def test_pro_folder_reports_the_speaker_model(models: Path, tmp_path: Path,
         loaded.append(path)  # the real net is 53.6 M parameters: too big for a unit test
         return types.SimpleNamespace(model=torch.nn.Linear(2, 3))
 
-    monkeypatch.setattr(speaker_verification.SpeakerEncoder, "load", classmethod(fake_load))
+    monkeypatch.setattr(speaker_verification.Eres2NetEncoder, "load", classmethod(fake_load))
     report = inspect_models(models, gpt_weights=models / T2S_FILES["v2"], sovits_weights=own)
 
     assert report.variant == "v2ProPlus"

@@ -301,7 +301,7 @@ def test_transformers_loads_the_hf_folders(pro_plus_dir: tuple[Path, dict[str, s
 
 def test_our_speaker_encoder_loads_the_sv_net(pro_plus_dir: tuple[Path, dict[str, str]]) -> None:
     module = pytest.importorskip("server.engines.gpt_sovits.speaker_verification")
-    encoder = module.SpeakerEncoder.load(pro_plus_dir[0] / SV)
+    encoder = module.Eres2NetEncoder.load(pro_plus_dir[0] / SV)
     emb = encoder(torch.linspace(-30.0, 30.0, 8000).sin().unsqueeze(0) * 0.3)
     assert emb.shape == (1, 20480) and torch.isfinite(emb).all()
 

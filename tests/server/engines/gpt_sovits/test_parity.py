@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from server.engines.gpt_sovits.layout import resolve_model_files
-from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
 from server.engines.gpt_sovits.voice import VoicePrompt
 from tests.server.engines.gpt_sovits.model_factory import generate_models
 

@@ -18,7 +18,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from server.engines.gpt_sovits.sovits import SovitsConfig, SovitsModel
 from server.engines.gpt_sovits.sovits.attention import RelativeSelfAttention
-from server.engines.gpt_sovits.sovits.weights import fold_weight_norm
+from server.engines.weight_norm import fold_weight_norm
 from server.errors import FailedPrecondition, InvalidArgument
 
 SAMPLES_PER_TOKEN = 1280

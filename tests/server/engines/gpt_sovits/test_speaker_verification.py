@@ -20,7 +20,7 @@ import torch
 from server.engines.gpt_sovits.eres2net import ERes2NetV2
 from server.engines.gpt_sovits.speaker_verification import (
     SV_EMBEDDING_DIM,
-    SpeakerEncoder,
+    Eres2NetEncoder,
     sv_input_from_reference,
 )
 from server.errors import FailedPrecondition
@@ -91,8 +91,8 @@ def full_state() -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def full_encoder(full_state: dict[str, torch.Tensor]) -> SpeakerEncoder:
-    return SpeakerEncoder.from_state_dict(full_state)
+def full_encoder(full_state: dict[str, torch.Tensor]) -> Eres2NetEncoder:
+    return Eres2NetEncoder.from_state_dict(full_state)
 
 
 def test_full_size_state_dict_matches_official_layout() -> None:
@@ -119,7 +119,7 @@ def test_small_network_matches_official_frozen_values() -> None:
     assert_close_to(proj, FROZEN["small_proj"])
 
 
-def test_full_network_matches_official_frozen_values(full_encoder: SpeakerEncoder) -> None:
+def test_full_network_matches_official_frozen_values(full_encoder: Eres2NetEncoder) -> None:
     feats = seeded_features(int(FROZEN["full_seed"]) + 1, int(FROZEN["full_frames"]))
     with torch.inference_mode():
         emb = full_encoder.model(feats)
@@ -128,11 +128,11 @@ def test_full_network_matches_official_frozen_values(full_encoder: SpeakerEncode
 
 
 def test_load_round_trip_is_strict_and_exact(
-    tmp_path: Path, full_state: dict[str, torch.Tensor], full_encoder: SpeakerEncoder
+    tmp_path: Path, full_state: dict[str, torch.Tensor], full_encoder: Eres2NetEncoder
 ) -> None:
     path = tmp_path / "pretrained_eres2netv2w24s4ep4.ckpt"
     torch.save(full_state, path)
-    loaded = SpeakerEncoder.load(path)
+    loaded = Eres2NetEncoder.load(path)
     assert not loaded.model.training
     assert all(not p.requires_grad for p in loaded.model.parameters())
     saved = loaded.model.state_dict()
@@ -148,18 +148,18 @@ def test_load_rejects_mismatched_or_missing_checkpoints(
     tmp_path: Path, full_state: dict[str, torch.Tensor]
 ) -> None:
     with pytest.raises(FailedPrecondition):
-        SpeakerEncoder.load(tmp_path / "absent.ckpt")
+        Eres2NetEncoder.load(tmp_path / "absent.ckpt")
     extra = dict(full_state)
     extra["unexpected.weight"] = torch.zeros(1)
     with pytest.raises(FailedPrecondition, match="unexpected"):
-        SpeakerEncoder.from_state_dict(extra)
+        Eres2NetEncoder.from_state_dict(extra)
     missing = {k: v for k, v in full_state.items() if k != "seg_1.bias"}
     with pytest.raises(FailedPrecondition, match="missing"):
-        SpeakerEncoder.from_state_dict(missing)
+        Eres2NetEncoder.from_state_dict(missing)
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"not a checkpoint")
     with pytest.raises(FailedPrecondition):
-        SpeakerEncoder.load(garbage)
+        Eres2NetEncoder.load(garbage)
 
 
 def test_reference_chain_feeds_the_encoder() -> None:
@@ -171,7 +171,7 @@ def test_reference_chain_feeds_the_encoder() -> None:
     assert 0 < (sv_input[0, 200:-200] - wav[200:-200]).abs().max() < 1e-2
 
     small = ERes2NetV2(m_channels=8)  # the wiring is the same at any size
-    encoder = SpeakerEncoder(small, torch.device("cpu"))
+    encoder = Eres2NetEncoder(small, torch.device("cpu"))
     assert not encoder.model.training
     assert encoder.features(sv_input).shape == (1, 48, 80)
     emb = encoder.embed_reference(wav, 16000)

@@ -19,7 +19,7 @@ from server.engines.gpt_sovits.batcher import SynthesisBatch
 from server.engines.gpt_sovits.checkpoints import load_t2s_checkpoint
 from server.engines.gpt_sovits.engine import GptSovitsEngine
 from server.engines.gpt_sovits.layout import resolve_model_files
-from server.engines.gpt_sovits.pipeline import GptSovitsModels, InferenceOptions
+from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
 from server.engines.gpt_sovits.t2s import T2SModel, T2SPrefix
 from server.engines.gpt_sovits.t2s_decode import T2SBatch, T2SRequest
 from server.engines.gpt_sovits.t2s_onnx import MANIFEST_FILE, OnnxT2SModel, t2s_source

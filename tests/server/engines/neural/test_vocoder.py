@@ -13,15 +13,15 @@ from torch.nn.utils import parametrizations
 from server.engines.neural.engine import EmbeddedNeuralEngine
 from server.engines.neural.hifigan import (
     HOP,
-    Generator,
+    HifiGanGenerator,
     PolyphaseUpsample,
-    fold_weight_norm,
     load_generator,
     log_mel,
     with_polyphase_upsampling,
 )
 from server.engines.neural.quantize import cached_int8_graph, default_cache_dir
 from server.engines.neural.vocoder import CONTEXT_FRAMES, windows
+from server.engines.weight_norm import fold_state_dict
 from server.errors import FailedPrecondition
 
 
@@ -30,7 +30,7 @@ def test_folding_weight_norm_gives_the_normalised_weight() -> None:
     conv = parametrizations.weight_norm(torch.nn.Conv1d(4, 6, 3))
     g = conv.parametrizations.weight.original0.detach()
     v = conv.parametrizations.weight.original1.detach()
-    folded = fold_weight_norm({"c.weight_g": g, "c.weight_v": v, "c.bias": conv.bias.detach()})
+    folded = fold_state_dict({"c.weight_g": g, "c.weight_v": v, "c.bias": conv.bias.detach()})
     assert set(folded) == {"c.weight", "c.bias"}
     torch.testing.assert_close(folded["c.weight"], conv.weight.detach())
 
@@ -38,7 +38,7 @@ def test_folding_weight_norm_gives_the_normalised_weight() -> None:
 def test_generator_turns_each_mel_frame_into_256_samples() -> None:
     torch.manual_seed(1)
     with torch.inference_mode():
-        audio = Generator().eval()(torch.randn(1, 80, 12))
+        audio = HifiGanGenerator().eval()(torch.randn(1, 80, 12))
     assert audio.shape == (1, 1, 12 * HOP)
     assert float(audio.abs().max()) <= 1.0
 

@@ -62,3 +62,24 @@ def test_paired_digits() -> None:
     assert paired_digits(2010) == "twenty ten"
     with pytest.raises(ValueError):
         paired_digits(999)
+
+
+def test_every_call_form_agrees_with_inflect_as_the_official_normaliser_calls_it() -> None:
+    """The official English normaliser (``en_normalization/expend.py``) gets its words from
+    ``inflect``; ours must give the same words (docs/dependencies.md says why we do not
+    import inflect at run time). A sample: every number below 3,000, then a sparse sweep."""
+    import random
+
+    import inflect
+
+    engine = inflect.engine()
+    rng = random.Random(7)
+    numbers = list(range(3000)) + [rng.randrange(10 ** rng.randrange(4, 36)) for _ in range(2000)]
+    for n in numbers:
+        assert cardinal(n) == engine.number_to_words(n), n
+        assert cardinal(n, "") == engine.number_to_words(n, andword=""), n
+        assert ordinal(n) == engine.ordinal(engine.number_to_words(n)), n
+        assert f"{n}{ordinal_suffix(n)}" == engine.ordinal(str(n)), n
+    for n in range(1000, 3000):
+        expected = engine.number_to_words(n, andword="", zero="oh", group=2).replace(", ", " ")
+        assert paired_digits(n) == expected, n

@@ -39,7 +39,7 @@ from server.engines.gpt_sovits.resample import prepare_reference_audio
 from server.engines.gpt_sovits.sovits import SovitsModel
 from server.engines.gpt_sovits.sovits_onnx import MANIFEST_FILE as SOVITS_MANIFEST
 from server.engines.gpt_sovits.sovits_onnx import OnnxGenerator, sovits_source
-from server.engines.gpt_sovits.speaker_verification import SpeakerEncoder
+from server.engines.gpt_sovits.speaker_verification import Eres2NetEncoder
 from server.engines.gpt_sovits.spec import OUTPUT_RATE
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
@@ -80,7 +80,7 @@ class GptSovitsModels:
     sovits: SovitsModel
     hubert: HubertFeatures
     bert: BertFeatures
-    sv: SpeakerEncoder | None
+    sv: Eres2NetEncoder | None
     frontend: TextFrontEnd
     device: torch.device
     dtype: torch.dtype
@@ -112,7 +112,7 @@ class GptSovitsModels:
             t2s = T2SModel.from_checkpoint(t2s_ckpt).to(torch_device, torch_dtype).eval()
         hubert = HubertFeatures.load(files.hubert_dir, device=torch_device, dtype=torch_dtype)
         bert = BertFeatures.load(files.bert_dir, device=torch_device, dtype=torch_dtype)
-        sv = SpeakerEncoder.load(files.sv, device=torch_device) if files.sv is not None else None
+        sv = Eres2NetEncoder.load(files.sv, device=torch_device) if files.sv is not None else None
         frontend = TextFrontEnd(bert, zh_g2p=zh_g2p)
         return cls(
             files=files, t2s=t2s, sovits=sovits, hubert=hubert, bert=bert, sv=sv,

@@ -1,4 +1,4 @@
-"""WORLD vocoder analysis and synthesis (``pyworld``) at the engine's working rate.
+"""WORLD vocoder analysis and synthesis (``pyworld``): the one wrapper both embedded engines use.
 
 Speech is described per 5 ms frame by F0 (0 = unvoiced), a spectral envelope coded as
 ``ENVELOPE_DIMS`` mel-cepstral-like coefficients, and aperiodicity in dB per FFT bin.
@@ -38,13 +38,19 @@ class WorldFeatures:
         return self.f0 > 0
 
 
+def f0_with_times(x: np.ndarray, sample_rate: int = WORK_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """WORLD F0 (Hz, 0 when unvoiced) every :data:`FRAME_PERIOD_MS` ms, and the frame times
+    (DIO refined by StoneMask); ``x`` is float64 audio at ``sample_rate``."""
+    f0, times = pyworld.dio(
+        x, sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
+    )
+    return pyworld.stonemask(x, f0, times, sample_rate), times
+
+
 def analyze(samples: np.ndarray, with_aperiodicity: bool = True) -> WorldFeatures:
     """Analyse mono float audio at :data:`WORK_RATE` into :class:`WorldFeatures`."""
     x = np.ascontiguousarray(samples, dtype=np.float64)
-    f0, times = pyworld.dio(
-        x, WORK_RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS
-    )
-    f0 = pyworld.stonemask(x, f0, times, WORK_RATE)
+    f0, times = f0_with_times(x)
     spectrum = pyworld.cheaptrick(x, f0, times, WORK_RATE, fft_size=FFT_SIZE)
     envelope = pyworld.code_spectral_envelope(spectrum, WORK_RATE, ENVELOPE_DIMS)
     if with_aperiodicity:
