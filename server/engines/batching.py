@@ -18,6 +18,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from server.engines.base import AudioChunk, SynthesisEngine, VoiceModel
 from server.engines.request import SynthesisRequest
@@ -53,9 +54,21 @@ class BatchRunner(ABC):
         """Requests added and not yet done, failed or removed."""
 
     @abstractmethod
+    def prepare(self, voice_model: VoiceModel, request: SynthesisRequest) -> Any:
+        """Do a request's own work before it joins the batch (front end, voice preparation).
+
+        Called on the worker's input thread, beside :meth:`step`: it must not touch the
+        batch. Raises a domain error (for this request alone) if the voice model or the text
+        cannot be used.
+        """
+
+    @abstractmethod
+    def admit(self, key: str, prepared: Any) -> None:
+        """Let a prepared request join the batch (cheap; called between steps)."""
+
     def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
-        """Admit a checked request; raises a domain error (for it alone) if the voice model or
-        the text cannot be used."""
+        """:meth:`prepare` and :meth:`admit` in one call (tests, single-threaded callers)."""
+        self.admit(key, self.prepare(voice_model, request))
 
     @abstractmethod
     def remove(self, key: str) -> None:
@@ -82,8 +95,11 @@ class IteratorRunner(BatchRunner):
     def active(self) -> int:
         return len(self._streams)
 
-    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
-        self._streams[key] = iter(self.engine.stream(voice_model, request))
+    def prepare(self, voice_model: VoiceModel, request: SynthesisRequest) -> Iterator[AudioChunk]:
+        return iter(self.engine.stream(voice_model, request))
+
+    def admit(self, key: str, prepared: Iterator[AudioChunk]) -> None:
+        self._streams[key] = prepared
 
     def remove(self, key: str) -> None:
         stream = self._streams.pop(key, None)

@@ -6,8 +6,10 @@ the watermark keyring. It admits up to the runner's capacity of jobs (its *slots
 to the server in :class:`WorkerReady`), advances all of them together one step at a
 time, streams each job's watermarked PCM16 pieces back, and between steps reads the pipe
 for new jobs and for cancellation, eviction and shutdown orders, which stop only the jobs
-they name. Audio never leaves this process unmarked: the only sender of audio is
-:meth:`_WorkerLoop._send_chunk`, and it sends only what the job's
+they name. Per-request work runs on two stages beside the loop (:mod:`.stages`): the input
+stage prepares requests and enrolls voices, the output stage watermarks and sends. Audio
+never leaves this process unmarked: the only sender of audio is
+:meth:`~server.synthesis.stages.OutputStage.chunk`, and it sends only what the job's
 :class:`~server.watermark.StreamingEmbedder` returned.
 """
 
@@ -16,20 +18,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, assert_never
 
-import numpy as np
-
 from server.engines.base import SynthesisEngine, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent, runner_for
 from server.errors import Internal, InvalidArgument, VoxguardError
 from server.logs import REQUEST_ID
 from server.synthesis.records import (
-    AudioPiece,
     CancelJob,
     EnrollDone,
     EnrollJob,
@@ -44,6 +44,7 @@ from server.synthesis.records import (
     WorkerReady,
     to_worker,
 )
+from server.synthesis.stages import InputStage, OutputStage
 
 log = logging.getLogger(__name__)
 
@@ -69,22 +70,26 @@ class _VoiceCache:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[str, tuple[bytes, Any]] = OrderedDict()
+        self._lock = threading.Lock()  # the input stage reads, the loop evicts
 
     def get(self, voice_id: str, model_bytes: bytes, parse: Any) -> Any:
         digest = hashlib.sha256(model_bytes).digest()
-        entry = self._entries.get(voice_id)
-        if entry is not None and entry[0] == digest:
-            self._entries.move_to_end(voice_id)
-            return entry[1]
+        with self._lock:
+            entry = self._entries.get(voice_id)
+            if entry is not None and entry[0] == digest:
+                self._entries.move_to_end(voice_id)
+                return entry[1]
         model = parse(model_bytes)
-        self._entries[voice_id] = (digest, model)
-        self._entries.move_to_end(voice_id)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[voice_id] = (digest, model)
+            self._entries.move_to_end(voice_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
         return model
 
     def evict(self, voice_id: str) -> None:
-        self._entries.pop(voice_id, None)
+        with self._lock:
+            self._entries.pop(voice_id, None)
 
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
@@ -126,20 +131,26 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
 
 @dataclass
 class _RunningJob:
-    """A job admitted to the runner: its watermark stream and trace span."""
+    """A job of this worker: preparing on the input thread, then admitted to the runner."""
 
     job: SynthesisJob
-    span: Any
-    embedder: Any = None
-    sequence: int = 0
-    rate: int = 0
+    admitted: bool = False
+    #: Whether the runner produced any audio for it (a text with none is refused).
+    produced: bool = False
+
+
+#: How long the loop waits on the pipe while jobs are only being prepared.
+_PREPARING_POLL_SECONDS = 0.005
 
 
 class _WorkerLoop:
-    """Admit jobs as they arrive, step the runner while any runs, stream marked audio back.
+    """Admit prepared jobs, step the runner while any runs, hand audio to the output stage.
 
-    Orders (cancel, evict, shutdown) are read between steps, so they stop only the jobs
-    they name; a ``Shutdown`` lets the running jobs finish and admits no new ones.
+    Preparation (voice model, text front end, voice features) and enrollment run on the input
+    stage; watermarking, encoding and sending on the output stage (:mod:`.stages`). The loop
+    itself only reads orders, admits what is prepared and steps, so a request that joins does
+    not stall the others. Orders (cancel, evict, shutdown) are read between steps and stop
+    only the jobs they name; a ``Shutdown`` lets the running jobs finish and admits no new ones.
     """
 
     def __init__(self, conn: Connection, runner: BatchRunner, keyring: Any, cache: _VoiceCache,
@@ -148,30 +159,44 @@ class _WorkerLoop:
         self.engine = engine
         self.engine_name = engine.name
         self.runner = runner
-        self.keyring = keyring
         self.cache = cache
         self.tracer = tracer
         self.jobs: dict[str, _RunningJob] = {}
+        #: Enrollments on the input stage: job id -> request id.
+        self.enrollments: dict[str, str] = {}
         self.shutdown_requested = False
+        self.input = InputStage()
+        self.output = OutputStage(conn, keyring, tracer)
 
     def serve(self) -> None:
-        while not (self.shutdown_requested and not self.jobs):
+        try:
+            self._serve()
+        finally:
+            self.input.close()
+            self.output.close()
+
+    def _serve(self) -> None:
+        while not (self.shutdown_requested and not self.jobs and not self.enrollments):
+            running = any(job.admitted for job in self.jobs.values())
+            waiting = self.input.pending > 0
+            # Block only when idle; while jobs run, take whatever has arrived and step.
+            timeout = 0.0 if running else _PREPARING_POLL_SECONDS if waiting else None
             try:
-                # Block only when idle; while jobs run, take whatever has arrived and step.
-                if not self._read_orders(block=not self.jobs):
+                if not self._read_orders(timeout):
                     return
             except EOFError:
                 return
             except PipeProtocolError:
                 log.exception("the server sent something this worker cannot read; exiting")
                 return
-            if self.jobs:
+            self._collect_prepared()
+            if any(job.admitted for job in self.jobs.values()):
                 self._step()
 
-    def _read_orders(self, *, block: bool) -> bool:
+    def _read_orders(self, timeout: float | None) -> bool:
         """Apply every pending message; False when the server asked an idle worker to stop."""
-        while self.conn.poll(None if block else 0):
-            block = False
+        while self.conn.poll(timeout):
+            timeout = 0.0
             if not self._handle(to_worker(self.conn.recv())):
                 return False
         return True
@@ -181,7 +206,7 @@ class _WorkerLoop:
         match message:
             case Shutdown():
                 self.shutdown_requested = True
-                return bool(self.jobs)
+                return bool(self.jobs or self.enrollments)
             case EvictVoice(voice_id=voice_id):
                 self.cache.evict(voice_id)
                 for job_id, running in list(self.jobs.items()):
@@ -194,32 +219,17 @@ class _WorkerLoop:
                     self._fail(job_id, ErrorRecord("Cancelled", "the request was cancelled"))
             case SynthesisJob():
                 if self.shutdown_requested:  # draining: finish what runs, take nothing new
-                    self.conn.send(JobFailed(message.job_id, ErrorRecord(
+                    self.output.send(JobFailed(message.job_id, ErrorRecord(
                         "Unavailable", "the synthesis worker is stopping; retry")))
                 else:
-                    self._admit(message)
+                    self._accept(message)
             case EnrollJob():
-                self._enroll(message)
+                self._accept_enrollment(message)
             case _:
                 assert_never(message)
         return True
 
-    def _enroll(self, job: EnrollJob) -> None:
-        """Run the engine's enrollment now (the running batch waits this long, once)."""
-        token = REQUEST_ID.set(job.request_id)
-        try:
-            model = self.engine.enroll(job.samples, job.sample_rate, job.hints)
-        except VoxguardError as exc:
-            self.conn.send(JobFailed(job.job_id, ErrorRecord.of(exc)))
-        except Exception:
-            log.exception("enrollment %s failed inside the engine", job.job_id)
-            self.conn.send(JobFailed(job.job_id, ErrorRecord.engine_bug(job.request_id)))
-        else:
-            self.conn.send(EnrollDone(job.job_id, model.to_bytes()))
-        finally:
-            REQUEST_ID.reset(token)
-
-    def _admit(self, job: SynthesisJob) -> None:
+    def _accept(self, job: SynthesisJob) -> None:
         from server.tracing import context_from_carrier
 
         span = self.tracer.start_span(
@@ -227,15 +237,62 @@ class _WorkerLoop:
             attributes={"voxguard.generation_id": job.generation_id,
                         "voxguard.engine": self.engine_name},
         )
-        self.jobs[job.job_id] = _RunningJob(job=job, span=span)
-        try:
+        self.jobs[job.job_id] = _RunningJob(job=job)
+        self.output.open(job, span)
+
+        def prepare() -> Any:
             model = self.cache.get(job.voice_id, job.voice_model, VoiceModel.from_bytes)
-            self.runner.add(job.job_id, model, job.request)
-        except Exception as exc:  # noqa: BLE001 - one bad request fails alone; _fail_with logs bugs
-            self._fail_with(job.job_id, exc)
+            return self.runner.prepare(model, job.request)
+
+        self.input.submit(job.job_id, prepare)
+
+    def _accept_enrollment(self, job: EnrollJob) -> None:
+        self.enrollments[job.job_id] = job.request_id
+
+        def enroll() -> bytes:
+            token = REQUEST_ID.set(job.request_id)
+            try:
+                return self.engine.enroll(job.samples, job.sample_rate, job.hints).to_bytes()
+            finally:
+                REQUEST_ID.reset(token)
+
+        self.input.submit(job.job_id, enroll)
+
+    def _collect_prepared(self) -> None:
+        """Admit every request the input stage finished; report finished enrollments."""
+        for key, result, error in self.input.collect():
+            if key in self.enrollments:
+                self._report_enrollment(key, self.enrollments.pop(key), result, error)
+                continue
+            running = self.jobs.get(key)
+            if running is None:
+                continue  # cancelled or evicted while it was being prepared
+            if error is not None:
+                self._fail_with(key, error)
+                continue
+            try:
+                self.runner.admit(key, result)
+            except Exception as exc:  # noqa: BLE001 - one request fails alone; _fail_with logs bugs
+                self._fail_with(key, exc)
+                continue
+            running.admitted = True
+
+    def _report_enrollment(self, job_id: str, request_id: str, model: bytes | None,
+                           error: BaseException | None) -> None:
+        if error is None and model is not None:
+            self.output.send(EnrollDone(job_id, model))
+        elif isinstance(error, VoxguardError):
+            self.output.send(JobFailed(job_id, ErrorRecord.of(error)))
+        else:
+            token = REQUEST_ID.set(request_id)
+            try:
+                log.error("enrollment %s failed inside the engine", job_id, exc_info=error)
+            finally:
+                REQUEST_ID.reset(token)
+            self.output.send(JobFailed(job_id, ErrorRecord.engine_bug(request_id)))
 
     def _step(self) -> None:
-        """One runner step; each event is handled (audio sent) as soon as it is yielded."""
+        """One runner step; each event goes to the output stage as soon as it is yielded."""
         events = iter(self.runner.step())
         while True:
             try:
@@ -243,51 +300,27 @@ class _WorkerLoop:
             except StopIteration:
                 return
             except Exception as exc:  # noqa: BLE001 - the whole batch fails; _fail_with logs it
-                for job_id in list(self.jobs):
+                for job_id in [key for key, job in self.jobs.items() if job.admitted]:
                     self._fail_with(job_id, exc)
                 return
             self._apply(event)
 
     def _apply(self, event: RunnerEvent) -> None:
-        if event.key not in self.jobs:
+        running = self.jobs.get(event.key)
+        if running is None:
             return
         if event.error is not None:
             self._fail_with(event.key, event.error)
         elif event.chunk is not None:
-            self._send_chunk(self.jobs[event.key], event.chunk)
+            running.produced = True
+            self.output.chunk(event.key, event.chunk)
         elif event.done:
-            self._finish(event.key)
-
-    def _send_chunk(self, running: _RunningJob, chunk: Any) -> None:
-        from opentelemetry import trace
-
-        from server.watermark import StreamingEmbedder
-
-        job = running.job
-        if running.embedder is None:
-            running.rate = chunk.sample_rate
-            running.embedder = StreamingEmbedder(self.keyring, bytes.fromhex(job.generation_id),
-                                                 running.rate)
-        with self.tracer.start_as_current_span(
-                "watermark", context=trace.set_span_in_context(running.span)):
-            marked = running.embedder.push(np.asarray(chunk.samples, dtype=np.float32))
-        if marked.size:
-            self.conn.send(AudioPiece(job.job_id, job.generation_id, running.sequence,
-                                      _pcm16(marked), running.rate, final=False))
-            running.sequence += 1
-
-    def _finish(self, job_id: str) -> None:
-        running = self.jobs[job_id]
-        if running.embedder is None:
-            self._fail_with(job_id, InvalidArgument(
-                "the text produced no audio; send words the voice can speak", field="text"))
-            return
-        del self.jobs[job_id]
-        tail = running.embedder.finish()
-        job = running.job
-        self.conn.send(AudioPiece(job.job_id, job.generation_id, running.sequence, _pcm16(tail),
-                                  running.rate, final=True))
-        running.span.end()
+            if not running.produced:
+                self._fail_with(event.key, InvalidArgument(
+                    "the text produced no audio; send words the voice can speak", field="text"))
+                return
+            del self.jobs[event.key]
+            self.output.finish(event.key)
 
     def _fail_with(self, job_id: str, exc: BaseException) -> None:
         """End a job with the domain error ``exc``; anything else is an engine bug."""
@@ -309,11 +342,6 @@ class _WorkerLoop:
         running = self.jobs.pop(job_id, None)
         if running is None:
             return
-        self.runner.remove(job_id)
-        self.conn.send(JobFailed(job_id, error))
-        running.span.end()
-
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    pcm: np.ndarray = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    return pcm.tobytes()
+        if running.admitted:
+            self.runner.remove(job_id)
+        self.output.fail(job_id, error)

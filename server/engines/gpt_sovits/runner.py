@@ -81,8 +81,11 @@ class GptSovitsRunner(BatchRunner):
     def active(self) -> int:
         return len(self._rates)
 
-    def add(self, key: str, voice_model: VoiceModel, request: SynthesisRequest) -> None:
-        plan = self.engine.plan(voice_model, request)
+    def prepare(self, voice_model: VoiceModel, request: SynthesisRequest) -> SynthesisPlan:
+        return self.engine.plan(voice_model, request)
+
+    def admit(self, key: str, prepared: SynthesisPlan) -> None:
+        plan = prepared
         self._batch.add(key, plan.voice, plan.segments, plan.options,
                         stream=self.engine.stream_plan)
         self._rates[key] = plan.sample_rate
