@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +31,15 @@ log = logging.getLogger(__name__)
 class RunnerEvent:
     """Something that happened to one request during a step.
 
-    Exactly one of: ``chunk`` (its next audio, in order), ``done`` (no more audio will come)
-    or ``error`` (it failed; a domain error's message is safe to show the caller, any other
-    exception is reported as an internal failure).
+    Exactly one of: ``chunk`` (its next audio, in order), ``render`` (its next audio, still to
+    be computed: the worker's output stage calls it off the stepping thread, in order),
+    ``done`` (no more audio will come) or ``error`` (it failed; a domain error's message is
+    safe to show the caller, any other exception is reported as an internal failure).
     """
 
     key: str
     chunk: AudioChunk | None = None
+    render: Callable[[], AudioChunk] | None = None
     done: bool = False
     error: BaseException | None = None
 
@@ -52,6 +54,12 @@ class BatchRunner(ABC):
     @abstractmethod
     def active(self) -> int:
         """Requests added and not yet done, failed or removed."""
+
+    @property
+    def steppable(self) -> bool:
+        """True when a :meth:`step` would advance something now (some runners pause a request
+        while its audio is rendered elsewhere)."""
+        return self.active > 0
 
     @abstractmethod
     def prepare(self, voice_model: VoiceModel, request: SynthesisRequest) -> Any:

@@ -6,8 +6,8 @@ requests never wait for it:
 
 - :class:`InputStage`: parsing the voice model and the engine's request preparation (text
   front end, voice preparation) and enrollment work, one job at a time, in arrival order;
-- :class:`OutputStage`: everything that leaves the process (watermarking, PCM16 encoding,
-  sending on the pipe), in one FIFO, so each job's pieces keep their order and nothing is
+- :class:`OutputStage`: everything that leaves the process (the gpt-sovits SoVITS decode of a
+  finished segment, watermarking, PCM16 encoding, sending on the pipe), in one FIFO, so each job's pieces keep their order and nothing is
   sent for a job after its failure. Audio leaves only through :meth:`OutputStage.chunk`,
   which sends what the job's :class:`~server.watermark.StreamingEmbedder` returned.
 """
@@ -88,7 +88,7 @@ class _JobOutput:
 
 @dataclass(frozen=True)
 class _Item:
-    kind: str  # "open", "chunk", "finish", "fail", "send"
+    kind: str  # "open", "chunk", "render", "finish", "fail", "send"
     job_id: str = ""
     payload: Any = field(default=None, repr=False)
 
@@ -112,6 +112,10 @@ class OutputStage:
     def chunk(self, job_id: str, chunk: AudioChunk) -> None:
         """Mark and send a job's next audio."""
         self._items.put(_Item("chunk", job_id, chunk))
+
+    def render(self, job_id: str, render: Callable[[], AudioChunk]) -> None:
+        """Compute a job's next audio here (a gpt-sovits SoVITS decode), then mark and send it."""
+        self._items.put(_Item("render", job_id, render))
 
     def finish(self, job_id: str) -> None:
         """Send the job's marked tail as its final piece."""
@@ -156,6 +160,8 @@ class OutputStage:
         elif item.job_id in self._jobs:
             if item.kind == "chunk":
                 self._send_chunk(self._jobs[item.job_id], item.payload)
+            elif item.kind == "render":
+                self._send_chunk(self._jobs[item.job_id], item.payload())
             else:
                 self._finish(self._jobs.pop(item.job_id))
 

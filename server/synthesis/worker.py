@@ -177,8 +177,10 @@ class _WorkerLoop:
 
     def _serve(self) -> None:
         while not (self.shutdown_requested and not self.jobs and not self.enrollments):
-            running = any(job.admitted for job in self.jobs.values())
-            waiting = self.input.pending > 0
+            admitted = any(job.admitted for job in self.jobs.values())
+            running = admitted and self.runner.steppable
+            # Admitted jobs whose audio is being rendered on the output stage: wait briefly.
+            waiting = self.input.pending > 0 or admitted
             # Block only when idle; while jobs run, take whatever has arrived and step.
             timeout = 0.0 if running else _PREPARING_POLL_SECONDS if waiting else None
             try:
@@ -190,7 +192,7 @@ class _WorkerLoop:
                 log.exception("the server sent something this worker cannot read; exiting")
                 return
             self._collect_prepared()
-            if any(job.admitted for job in self.jobs.values()):
+            if any(job.admitted for job in self.jobs.values()) and self.runner.steppable:
                 self._step()
 
     def _read_orders(self, timeout: float | None) -> bool:
@@ -314,6 +316,9 @@ class _WorkerLoop:
         elif event.chunk is not None:
             running.produced = True
             self.output.chunk(event.key, event.chunk)
+        elif event.render is not None:
+            running.produced = True
+            self.output.render(event.key, event.render)
         elif event.done:
             if not running.produced:
                 self._fail_with(event.key, InvalidArgument(

@@ -18,7 +18,7 @@ streams segment by segment. A single request is the batch-of-one case of this cl
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +47,9 @@ class SegmentOutput:
     audio: np.ndarray = field(repr=False)  # (samples,) float32 at 32 kHz
     last: bool
     segment_done: bool = True
+    #: With ``defer_decode``: computes ``audio`` (the SoVITS decode), off the stepping thread;
+    #: ``audio`` is then empty, and the request's next segment waits for :meth:`resume`.
+    decode: Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -68,11 +71,20 @@ class _Request:
 
 
 class SynthesisBatch:
-    """Requests of any voices advanced together, one T2S token per :meth:`step`."""
+    """Requests of any voices advanced together, one T2S token per :meth:`step`.
 
-    def __init__(self, models: DecodingModels) -> None:
+    With ``defer_decode`` a finished segment comes out undecoded, with a ``decode`` callable
+    that a caller runs elsewhere (a worker's output stage), so the next T2S steps need not
+    wait for SoVITS. That request's next segment starts only once the caller says
+    :meth:`resume`, after the decode: the decode draws its noise from the request's generator
+    exactly when the batch-of-one path does, so seeded output is unchanged.
+    """
+
+    def __init__(self, models: DecodingModels, *, defer_decode: bool = False) -> None:
         self.models = models
+        self.defer_decode = defer_decode
         self._t2s = T2SBatch(models.t2s)
+        self._paused: set[Hashable] = set()  # segment out for decoding, next one not started
         self._requests: dict[Hashable, _Request] = {}
         self._by_row: dict[int, Hashable] = {}
         self._ready: list[SegmentOutput] = []  # outputs produced while admitting (override)
@@ -84,6 +96,19 @@ class SynthesisBatch:
     def pending(self) -> bool:
         """True when decoded segments wait for the next :meth:`step` to hand them out."""
         return bool(self._ready)
+
+    @property
+    def steppable(self) -> bool:
+        """True when a :meth:`step` would do something (not every request is paused)."""
+        return bool(self._ready) or len(self._requests) > len(self._paused)
+
+    def resume(self, key: Hashable) -> None:
+        """Start the next segment of a request whose deferred decode has run."""
+        request = self._requests.get(key)
+        if key in self._paused and request is not None:
+            self._paused.discard(key)
+            with torch.inference_mode():
+                self._start_segment(request)
 
     @property
     def keys(self) -> list[Hashable]:
@@ -128,6 +153,7 @@ class SynthesisBatch:
     def remove(self, key: Hashable) -> None:
         """Drop a request wherever it is; the others are not affected."""
         request = self._requests.pop(key, None)
+        self._paused.discard(key)
         if request is None:
             return
         if request.row_id is not None:
@@ -150,6 +176,12 @@ class SynthesisBatch:
             key = self._by_row.pop(row_id)
             request = self._requests[key]
             request.row_id = None
+            if self.defer_decode:
+                output = self._defer_segment(request, result.tokens, result.eos)
+                if not output.last:
+                    self._paused.add(key)
+                yield output
+                continue
             with torch.inference_mode():
                 output = self._finish_segment(request, result.tokens, result.eos)
                 if not output.last:
@@ -202,6 +234,29 @@ class SynthesisBatch:
 
             request.streamer = SegmentStreamer(request.stream, decode)
         return request.streamer
+
+    def _defer_segment(self, request: _Request, tokens: torch.Tensor, eos: bool) -> SegmentOutput:
+        """Move past the request's current segment and hand out its decode as a callable."""
+        index = request.next_index
+        segment = request.segments[index]
+        noise = request.noise[index] if request.noise else None
+        streamer, request.streamer = request.streamer, None
+        models = self.models
+
+        def decode() -> np.ndarray:
+            with torch.inference_mode():
+                if streamer is not None and streamer.started:  # the rest of a streamed segment
+                    return streamer.chunk([int(t) for t in tokens], final=True)
+                return models.decode_segment(request.voice, segment, tokens, request.options,
+                                             noise, request.generator)
+
+        request.next_index += 1
+        last = request.next_index == len(request.segments)
+        if last:
+            del self._requests[request.key]
+        return SegmentOutput(key=request.key, index=index, segment=segment,
+                             tokens=tokens.cpu().numpy(), eos=eos,
+                             audio=np.zeros(0, dtype=np.float32), last=last, decode=decode)
 
     def _finish_segment(self, request: _Request, tokens: torch.Tensor, eos: bool) -> SegmentOutput:
         """Decode the request's current segment and move past it (retiring it after its last)."""

@@ -11,7 +11,8 @@ admitted beside a long one finishes and leaves while the long one continues.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import queue
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,7 +21,7 @@ import numpy as np
 from server.audio import resample
 from server.engines.base import AudioChunk, SynthesisRequest, VoiceModel
 from server.engines.batching import BatchRunner, RunnerEvent
-from server.engines.gpt_sovits.batcher import SynthesisBatch
+from server.engines.gpt_sovits.batcher import SegmentOutput, SynthesisBatch
 from server.engines.gpt_sovits.models import (
     FRAGMENT_INTERVAL,
     OUTPUT_RATE,
@@ -73,13 +74,19 @@ class GptSovitsRunner(BatchRunner):
     def __init__(self, engine: Planner, capacity: int) -> None:
         self.engine = engine
         self.capacity = capacity
-        self._batch = SynthesisBatch(engine.models)
+        # Finished segments come out undecoded: the worker's output stage runs the SoVITS
+        # decode (``RunnerEvent.render``), and the request's next segment joins T2S after it.
+        self._batch = SynthesisBatch(engine.models, defer_decode=True)
         self._rates: dict[str, int] = {}
-        self._chunk = segment_chunk
+        self._decoded: queue.SimpleQueue[str] = queue.SimpleQueue()  # filled by the renders
 
     @property
     def active(self) -> int:
         return len(self._rates)
+
+    @property
+    def steppable(self) -> bool:
+        return self._batch.steppable or not self._decoded.empty()
 
     def prepare(self, voice_model: VoiceModel, request: SynthesisRequest) -> SynthesisPlan:
         return self.engine.plan(voice_model, request)
@@ -95,13 +102,19 @@ class GptSovitsRunner(BatchRunner):
         self._rates.pop(key, None)
 
     def step(self) -> Iterator[RunnerEvent]:
-        """One T2S step for all; each decoded segment is yielded at once (streaming)."""
+        """One T2S step for all; each finished segment is yielded at once, to be rendered
+        (decoded) by the caller; a streamed window comes decoded."""
         try:
+            while not self._decoded.empty():
+                self._batch.resume(self._decoded.get_nowait())
             for output in self._batch.step():
                 key = str(output.key)
-                yield RunnerEvent(key, chunk=self._chunk(output.audio, output.segment.text,
-                                                         self._rates[key],
-                                                         pause=output.segment_done))
+                rate = self._rates[key]
+                if output.decode is not None:
+                    yield RunnerEvent(key, render=self._render(output, rate))
+                else:
+                    yield RunnerEvent(key, chunk=segment_chunk(
+                        output.audio, output.segment.text, rate, pause=output.segment_done))
                 if output.last:
                     del self._rates[key]
                     yield RunnerEvent(key, done=True)
@@ -111,6 +124,21 @@ class GptSovitsRunner(BatchRunner):
             log.exception("a gpt-sovits batch step failed (%d requests)", len(self._rates))
             keys = list(self._rates)
             self._rates.clear()
-            self._batch = SynthesisBatch(self.engine.models)
+            self._batch = SynthesisBatch(self.engine.models, defer_decode=True)
             for key in keys:
                 yield RunnerEvent(key, error=exc)
+
+    def _render(self, output: SegmentOutput, rate: int) -> Callable[[], AudioChunk]:
+        """The segment's decode as the output stage runs it; then its request goes on."""
+        decode = output.decode
+        assert decode is not None
+        key, text, last = str(output.key), output.segment.text, output.last
+
+        def render() -> AudioChunk:
+            try:
+                return segment_chunk(decode(), text, rate, pause=True)
+            finally:
+                if not last:
+                    self._decoded.put(key)
+
+        return render

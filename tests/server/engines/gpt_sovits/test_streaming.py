@@ -92,10 +92,14 @@ def test_the_engine_streams_pieces_when_asked(tmp_path_factory: pytest.TempPathF
         runner = engine.batch_runner()
         runner.add("job", model, engine.request_rules().check(
             "Hello there. How are you?", "en", SynthesisParams(top_k=1, text_split="cut5")))
-        events = []
+        events, chunks = [], []
         while runner.active:
-            events.extend(runner.step())
-        chunks = [e.chunk for e in events if e.chunk is not None]
+            for event in runner.step():  # as the worker does: renders run in order
+                events.append(event)
+                if event.render is not None:
+                    chunks.append(event.render())
+                elif event.chunk is not None:
+                    chunks.append(event.chunk)
         assert events[-1].done
         counts[chunk_tokens] = len(chunks)
         totals[chunk_tokens] = sum(len(c.samples) for c in chunks)
