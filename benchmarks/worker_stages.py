@@ -121,8 +121,8 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
     request = rules.check(TEXT, "en", SynthesisParams(top_k=1, seed=0))
     clock = StepClock(worker_module.runner_for(engine))
     server_end, worker_end = Pipe()
-    loop = worker_module._WorkerLoop(worker_end, clock, Keyring.generate(),  # noqa: SLF001
-                                     worker_module._VoiceCache(8), NoOpTracer(), engine)  # noqa: SLF001
+    loop = worker_module._WorkerLoop(worker_end, clock, Keyring.generate(),
+                                     worker_module._VoiceCache(8), NoOpTracer(), engine)
     thread = threading.Thread(target=loop.serve)
     thread.start()
     sent: dict[str, float] = {}
@@ -137,7 +137,8 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
         server_end.send(SynthesisJob(
             job_id=job_id, request_id=f"req_{n}", tenant_id="t", voice_id=f"v{n % len(voices)}",
             voice_model=voices[n % len(voices)], generation_id=f"{n:016x}", request=request))
-    while len(finished) < count:
+    failures: list[str] = []
+    while len(finished) + len(failures) < count:
         message = server_end.recv()
         now = time.perf_counter()
         if isinstance(message, AudioPiece):
@@ -145,7 +146,9 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
             if message.final:
                 finished.add(message.job_id)
         elif isinstance(message, JobFailed):
-            raise RuntimeError(f"{message.job_id} failed: {message.error.message}")
+            failures.append(f"{message.job_id}: {message.error.message}")
+    if failures:
+        raise SystemExit("requests failed: " + "; ".join(failures))
     wall = time.perf_counter() - started
     server_end.send(Shutdown())
     thread.join(120)

@@ -19,7 +19,7 @@ streams segment by segment. A single request is the batch-of-one case of this cl
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -260,18 +260,6 @@ class SynthesisBatch:
 
     def _finish_segment(self, request: _Request, tokens: torch.Tensor, eos: bool) -> SegmentOutput:
         """Decode the request's current segment and move past it (retiring it after its last)."""
-        index = request.next_index
-        segment = request.segments[index]
-        noise = request.noise[index] if request.noise else None
-        streamer, request.streamer = request.streamer, None
-        if streamer is not None and streamer.started:  # the rest of a streamed segment
-            audio = streamer.chunk([int(t) for t in tokens], final=True)
-        else:
-            audio = self.models.decode_segment(request.voice, segment, tokens, request.options,
-                                               noise, request.generator)
-        request.next_index += 1
-        last = request.next_index == len(request.segments)
-        if last:
-            del self._requests[request.key]
-        return SegmentOutput(key=request.key, index=index, segment=segment,
-                             tokens=tokens.cpu().numpy(), eos=eos, audio=audio, last=last)
+        output = self._defer_segment(request, tokens, eos)
+        assert output.decode is not None
+        return replace(output, audio=output.decode(), decode=None)
