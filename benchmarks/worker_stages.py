@@ -128,7 +128,24 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
     sent: dict[str, float] = {}
     first: dict[str, float] = {}
     finished: set[str] = set()
+    failures: list[str] = []
+    all_done = threading.Event()
+
+    def read() -> None:  # like the server's reader thread: the pipe never backs up
+        while len(finished) + len(failures) < count:
+            message = server_end.recv()
+            now = time.perf_counter()
+            if isinstance(message, AudioPiece):
+                first.setdefault(message.job_id, now - sent[message.job_id])
+                if message.final:
+                    finished.add(message.job_id)
+            elif isinstance(message, JobFailed):
+                failures.append(f"{message.job_id}: {message.error.message}")
+        all_done.set()
+
     started = time.perf_counter()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     for n in range(count):
         if n and n % burst == 0:
             time.sleep(gap)
@@ -137,16 +154,7 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
         server_end.send(SynthesisJob(
             job_id=job_id, request_id=f"req_{n}", tenant_id="t", voice_id=f"v{n % len(voices)}",
             voice_model=voices[n % len(voices)], generation_id=f"{n:016x}", request=request))
-    failures: list[str] = []
-    while len(finished) + len(failures) < count:
-        message = server_end.recv()
-        now = time.perf_counter()
-        if isinstance(message, AudioPiece):
-            first.setdefault(message.job_id, now - sent[message.job_id])
-            if message.final:
-                finished.add(message.job_id)
-        elif isinstance(message, JobFailed):
-            failures.append(f"{message.job_id}: {message.error.message}")
+    all_done.wait()
     if failures:
         raise SystemExit("requests failed: " + "; ".join(failures))
     wall = time.perf_counter() - started
