@@ -17,6 +17,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,17 +190,23 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
     def request_of(raw: Any) -> Any:
         return _parsed_stream(raw, parse) if streaming_request else parse(raw)
 
+    @asynccontextmanager
+    async def admitted(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        """Authorise the call, then turn what it raises into its gRPC status."""
+        try:
+            CURRENT_PRINCIPAL.set(await admit())
+            yield
+        except (VoxguardError, Exception) as error:
+            if isinstance(error, asyncio.CancelledError) or _is_abort(error):
+                raise
+            await _abort(context, error)
+
     if handler.unary_unary or handler.stream_unary:
         behavior = handler.unary_unary or handler.stream_unary
 
         async def unary_response(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            try:
-                CURRENT_PRINCIPAL.set(await admit())
+            async with admitted(context):
                 return await behavior(request_of(request), context)
-            except (VoxguardError, Exception) as error:
-                if isinstance(error, asyncio.CancelledError) or _is_abort(error):
-                    raise
-                await _abort(context, error)
 
         factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
         return factory(unary_response, request_deserializer=None,
@@ -211,26 +218,16 @@ def _wrap(handler: grpc.RpcMethodHandler, admit: Callable[[], Awaitable[Principa
     if not inspect.isasyncgenfunction(behavior):
         # A coroutine that sends with ``context.write``: awaited, not iterated.
         async def write_response(request: Any, context: grpc.aio.ServicerContext) -> None:
-            try:
-                CURRENT_PRINCIPAL.set(await admit())
+            async with admitted(context):
                 await behavior(request_of(request), context)
-            except (VoxguardError, Exception) as error:
-                if isinstance(error, asyncio.CancelledError) or _is_abort(error):
-                    raise
-                await _abort(context, error)
 
         return factory(write_response, request_deserializer=None,
                        response_serializer=handler.response_serializer)
 
     async def stream_response(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        try:
-            CURRENT_PRINCIPAL.set(await admit())
+        async with admitted(context):
             async for item in behavior(request_of(request), context):
                 yield item
-        except (VoxguardError, Exception) as error:
-            if isinstance(error, asyncio.CancelledError) or _is_abort(error):
-                raise
-            await _abort(context, error)
 
     return factory(stream_response, request_deserializer=None,
                    response_serializer=handler.response_serializer)

@@ -8,6 +8,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -76,20 +77,26 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics,
         access_log.info("rpc %s %s", method, code,
                         extra={"method": method, "code": code, "duration_ms": round(seconds * 1e3, 1)})
 
+    @asynccontextmanager
+    async def observed(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        """Tag, trace, count and time one call, however its handler is written."""
+        started, error = time.perf_counter(), None
+        await _tag_request(context)
+        with open_span(context):
+            try:
+                yield
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                record(context, started, error)
+
     if handler.unary_unary or handler.stream_unary:
         behavior = handler.unary_unary or handler.stream_unary
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started, error = time.perf_counter(), None
-            await _tag_request(context)
-            with open_span(context):
-                try:
-                    return await behavior(request, context)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    record(context, started, error)
+            async with observed(context):
+                return await behavior(request, context)
 
         factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
                    else grpc.stream_unary_rpc_method_handler)
@@ -104,32 +111,16 @@ def _timed(handler: grpc.RpcMethodHandler, method: str, metrics: Metrics,
         # A streaming handler may also be a coroutine that sends with ``context.write``
         # (grpcio's own health ``Watch`` is one): await it rather than iterate it.
         async def writing(request: Any, context: grpc.aio.ServicerContext) -> None:
-            started, error = time.perf_counter(), None
-            await _tag_request(context)
-            with open_span(context):
-                try:
-                    await behavior(request, context)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    record(context, started, error)
+            async with observed(context):
+                await behavior(request, context)
 
         return factory(writing, request_deserializer=handler.request_deserializer,
                        response_serializer=handler.response_serializer)
 
     async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        started, error = time.perf_counter(), None
-        await _tag_request(context)
-        with open_span(context):
-            try:
-                async for item in behavior(request, context):
-                    yield item
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                record(context, started, error)
+        async with observed(context):
+            async for item in behavior(request, context):
+                yield item
 
     return factory(streaming, request_deserializer=handler.request_deserializer,
                    response_serializer=handler.response_serializer)
