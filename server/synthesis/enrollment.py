@@ -12,6 +12,7 @@ built in this process on first use.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ class EnrollmentRouter:
         self._make_engine = make_engine
         #: The engine built in this process, if an enrollment ever ran here.
         self.local_engine: SynthesisEngine | None = None
+        self._building = threading.Lock()  # concurrent first calls build one engine, not two
         self._service: SynthesisService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -47,8 +49,9 @@ class EnrollmentRouter:
     def enroll(self, audio: Audio, hints: EnrollmentHints) -> VoiceModel:
         """Build the voice model (blocking; call it from a thread, not the event loop)."""
         if self._service is None or self._loop is None:
-            if self.local_engine is None:
-                self.local_engine = self._make_engine()
+            with self._building:
+                if self.local_engine is None:
+                    self.local_engine = self._make_engine()
             return self.local_engine.enroll(audio.samples, audio.sample_rate, hints)
         future = asyncio.run_coroutine_threadsafe(
             self._service.enroll(audio.samples, audio.sample_rate, hints,
