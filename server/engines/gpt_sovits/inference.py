@@ -13,9 +13,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from server.engines.gpt_sovits.t2s import T2SModel
+from server.engines.gpt_sovits.t2s_backend import T2SBackend
 from server.engines.gpt_sovits.t2s_decode import MAX_NEW_TOKENS
-from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 
 #: The official pause after each text segment, in seconds.
@@ -52,7 +51,7 @@ class DecodingModels(Protocol):
     """What :class:`~server.engines.gpt_sovits.batcher.SynthesisBatch` needs of the model
     stack (``pipeline.GptSovitsModels``): the T2S model and the SoVITS decode."""
 
-    t2s: T2SModel | OnnxT2SModel
+    t2s: T2SBackend
     device: torch.device
     dtype: torch.dtype
 

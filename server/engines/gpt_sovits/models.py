@@ -43,6 +43,7 @@ from server.engines.gpt_sovits.speaker_verification import Eres2NetEncoder
 from server.engines.gpt_sovits.spec import OUTPUT_RATE
 from server.engines.gpt_sovits.spectrogram import reference_spectrogram
 from server.engines.gpt_sovits.t2s import T2SModel
+from server.engines.gpt_sovits.t2s_backend import T2SBackend
 from server.engines.gpt_sovits.t2s_onnx import MANIFEST_FILE as T2S_MANIFEST
 from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel, t2s_source
 from server.engines.gpt_sovits.text.bert import BertFeatures
@@ -76,7 +77,7 @@ class GptSovitsModels:
     """The loaded model stack of one process (read-only after loading; thread-safe use)."""
 
     files: ModelFiles
-    t2s: T2SModel | OnnxT2SModel
+    t2s: T2SBackend
     sovits: SovitsModel
     hubert: HubertFeatures
     bert: BertFeatures
@@ -103,7 +104,7 @@ class GptSovitsModels:
         t2s_ckpt = load_t2s_checkpoint(files.t2s)
         sovits_ckpt = load_sovits_checkpoint(files.sovits)
         check_pair(t2s_ckpt, sovits_ckpt)
-        t2s: T2SModel | OnnxT2SModel
+        t2s: T2SBackend
         sovits = SovitsModel.from_checkpoint(sovits_ckpt).to(torch_device, torch_dtype).eval()
         if backend == "onnx":
             # The ONNX generator is called exactly like the torch one it replaces.

@@ -174,6 +174,9 @@ class T2SModel(nn.Module):
                     )
                 params[local].copy_(source.to(torch.float32))
 
+    #: :meth:`extend` appends chunks of tokens, so joining prompts can be prefilled in chunks.
+    chunked_prefill = True
+
     @property
     def device(self) -> torch.device:
         """Device of the weights."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-# Extra positions added whenever the cache has to grow, so growth (a copy) happens rarely.
+# At least this many extra positions whenever the cache has to grow (see ensure_capacity).
 _GROWTH_STEP = 128
 
 
@@ -94,7 +94,9 @@ class KVCache:
         """Grow (by copying) so that every row can hold ``needed`` positions."""
         if needed <= self.capacity:
             return
-        new_capacity = needed + _GROWTH_STEP
+        # Geometric growth: a long decode copies the cache a logarithmic number of times
+        # (each copy stalls every running row for as long as the copy takes).
+        new_capacity = max(needed + _GROWTH_STEP, self.capacity + self.capacity // 2)
         self._keys = _pad(self._keys, 3, new_capacity)
         self._values = _pad(self._values, 3, new_capacity)
 
@@ -138,10 +140,13 @@ class KVCache:
             self._values = _pad(self._values, 1, slots)
             self._lengths = torch.cat([self._lengths,
                                        self._lengths.new_zeros(slots - len(self._lengths))])
-        self.ensure_capacity(other.capacity)
-        start, end, time = self._n, self._n + count, other.capacity
-        self._keys[:, start:end, :, :time] = other.keys
-        self._values[:, start:end, :, :time] = other.values
+        # Only the joiners' valid positions are copied: their spare room must not make the
+        # whole cache grow (a copy of every running row).
+        time = int(other.lengths.max()) if count else 0
+        self.ensure_capacity(time)
+        start, end = self._n, self._n + count
+        self._keys[:, start:end, :, :time] = other.keys[:, :, :, :time]
+        self._values[:, start:end, :, :time] = other.values[:, :, :, :time]
         self._lengths[start:end] = other.lengths
         self._n = end
 
@@ -175,10 +180,13 @@ class KVCache:
 
 
 def _pad(tensor: torch.Tensor, dim: int, size: int) -> torch.Tensor:
-    """``tensor`` zero-extended along ``dim`` to ``size`` entries."""
-    missing = size - tensor.shape[dim]
-    if missing <= 0:
+    """``tensor`` zero-extended along ``dim`` to ``size`` entries (one copy, one fill)."""
+    old = tensor.shape[dim]
+    if size <= old:
         return tensor
     shape = list(tensor.shape)
-    shape[dim] = missing
-    return torch.cat([tensor, tensor.new_zeros(shape)], dim=dim)
+    shape[dim] = size
+    grown = tensor.new_empty(shape)
+    grown.narrow(dim, 0, old).copy_(tensor)
+    grown.narrow(dim, old, size - old).zero_()  # stale positions must be finite (masked x 0)
+    return grown

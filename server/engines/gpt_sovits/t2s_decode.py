@@ -17,14 +17,16 @@ loop bound of 1500 steps is the same rule with a cap of :data:`MAX_NEW_TOKENS` t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from server.engines.gpt_sovits.t2s import T2SModel, T2SPrefix
+from server.engines.gpt_sovits.t2s import T2SPrefix
+from server.engines.gpt_sovits.t2s_admission import AdmissionQueue, PrefillChunk, PrefillPacer
+from server.engines.gpt_sovits.t2s_backend import T2SBackend
 from server.engines.gpt_sovits.t2s_cache import KVCache
-from server.engines.gpt_sovits.t2s_onnx import OnnxT2SModel
 from server.engines.gpt_sovits.t2s_sampling import (
     EOS_BAN_STEPS,
     SamplingParams,
@@ -37,11 +39,6 @@ from server.errors import InvalidArgument
 MAX_NEW_TOKENS = 1499
 # Initial room for generated tokens in a fresh cache (it grows when needed).
 _INITIAL_ROOM = 128
-#: Requests that join running ones are prefilled in chunks of this many positions, at most
-#: :data:`PREFILL_BUDGET` positions per step, so joining prompts do not stall the others
-#: (with nothing decoding they are prefilled at once, together).
-PREFILL_CHUNK = 64
-PREFILL_BUDGET = 128
 
 
 @dataclass(frozen=True)
@@ -94,16 +91,6 @@ class GenerationResult:
 
 
 @dataclass
-class _Joining:
-    """A request being prefilled chunk by chunk before it joins the decode batch."""
-
-    request_id: int
-    request: T2SRequest
-    cache: KVCache | None = None  # None until its phones and first codes are prefilled
-    prefilled: int = 0  # prompt codes already in ``cache``
-
-
-@dataclass
 class _Row:
     """Bookkeeping of one running request."""
 
@@ -119,9 +106,18 @@ class _Row:
 
 
 class T2SBatch:
-    """A set of running requests advanced together, one token per :meth:`step`."""
+    """A set of running requests advanced together, one token per :meth:`step`.
 
-    def __init__(self, model: T2SModel | OnnxT2SModel, *, trace: bool = False) -> None:
+    Which waiting request is prefilled when is the :class:`~.t2s_admission.AdmissionQueue`'s
+    decision, within the budget of the :class:`~.t2s_admission.PrefillPacer` (by default
+    about as long as a step's decode); this class runs that plan on the back end, keeps the decoding
+    rows' cache and state, samples and applies the stop rules. ``clock`` times the pacer.
+    """
+
+    def __init__(self, model: T2SBackend, *, trace: bool = False,
+                 admission: AdmissionQueue[KVCache] | None = None,
+                 pacer: PrefillPacer | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.model = model
         self.trace = trace
         self._rows: list[_Row] = []
@@ -129,13 +125,16 @@ class T2SBatch:
         self._logits: torch.Tensor | None = None  # (rows, vocab) pending, not yet sampled
         self._history: torch.Tensor | None = None  # (rows, vocab) bool: tokens seen per row
         self._positions: torch.Tensor | None = None  # (rows,) next semantic position per row
-        self._joining: list[_Joining] = []  # chunked prefills in progress, oldest first
+        self._admission: AdmissionQueue[KVCache] = admission or AdmissionQueue()
+        self._waiting: dict[int, T2SRequest] = {}  # requests in the admission queue, by id
+        self._pacer = pacer or PrefillPacer()
+        self._clock = clock
         self._next_id = 0
 
     @property
     def active(self) -> list[int]:
         """Ids of the requests still running (decoding, then still being prefilled)."""
-        return [row.request_id for row in self._rows] + [j.request_id for j in self._joining]
+        return [row.request_id for row in self._rows] + [w.request_id for w in self._admission]
 
     @property
     def decoding(self) -> list[int]:
@@ -145,22 +144,25 @@ class T2SBatch:
     @property
     def done(self) -> bool:
         """True when no request is running or waiting to join."""
-        return not self._rows and not self._joining
+        return not self._rows and not self._waiting
 
     @torch.inference_mode()
     def add(self, requests: Sequence[T2SRequest]) -> list[int]:
         """Admit ``requests``; returns their ids (used by :meth:`step`).
 
         With nothing decoding they are prefilled at once, together. Otherwise they wait in
-        line and are prefilled in chunks over the next steps (:data:`PREFILL_BUDGET`
-        positions per step), then join, so the running requests are never stalled long.
+        the admission queue and are prefilled in chunks over the next steps (within its
+        budget), then join, so the running requests are never stalled long.
         """
         if not requests:
             return []
         ids = list(range(self._next_id, self._next_id + len(requests)))
         self._next_id += len(requests)
-        if (self._rows or self._joining) and hasattr(self.model, "extend"):
-            self._joining.extend(_Joining(i, r) for i, r in zip(ids, requests, strict=True))
+        if (self._rows or self._waiting) and self.model.chunked_prefill:
+            for request_id, request in zip(ids, requests, strict=True):
+                self._waiting[request_id] = request
+                self._admission.push(request_id, len(request.phone_ids),
+                                     len(request.prompt_codes))
             return ids
         prefixes = [T2SPrefix(r.phone_ids, r.bert, r.prompt_codes) for r in requests]
         cache, logits = self.model.prefill(prefixes, extra_capacity=_room(requests))
@@ -168,31 +170,28 @@ class T2SBatch:
         return ids
 
     def _continue_joining(self) -> None:
-        """Prefill waiting requests, oldest first, within this step's budget; join the done.
+        """Run this step's prefill plan; requests whose prompt is then cached join."""
+        budget = self._pacer.budget(len(self._rows), len(self._waiting)) if self._rows else None
+        for piece in self._admission.plan(budget):
+            started = self._clock()
+            cache, logits = self._prefill(piece, self._waiting[piece.waiting.request_id])
+            self._pacer.prefilled(piece.positions, self._clock() - started)
+            ready = self._admission.ran(piece, cache)
+            if ready is not None:
+                request = self._waiting.pop(ready.request_id)
+                self._join([ready.request_id], [request], cache, logits)
 
-        Each unit of work is a request's phones plus its first chunk of prompt codes, or its
-        next chunk of codes. With nothing decoding there is nobody to stall: no budget then.
-        """
-        budget = PREFILL_BUDGET
-        while self._joining and (budget > 0 or not self._rows):
-            joining = self._joining[0]
-            request = joining.request
-            if joining.cache is None:
-                first = request.prompt_codes[:PREFILL_CHUNK]
-                room = len(request.prompt_codes) - len(first) + _room([request])
-                joining.cache, logits = self.model.prefill(
-                    [T2SPrefix(request.phone_ids, request.bert, first)], extra_capacity=room)
-                joining.prefilled = len(first)
-                budget -= len(request.phone_ids) + len(first)
-            else:
-                codes = request.prompt_codes[joining.prefilled:joining.prefilled + PREFILL_CHUNK]
-                logits = self.model.extend(  # type: ignore[union-attr]
-                    codes, joining.prefilled, joining.cache)
-                joining.prefilled += len(codes)
-                budget -= len(codes)
-            if joining.prefilled >= len(request.prompt_codes):
-                self._joining.pop(0)
-                self._join([joining.request_id], [request], joining.cache, logits)
+    def _prefill(self, piece: PrefillChunk[KVCache],
+                 request: T2SRequest) -> tuple[KVCache, torch.Tensor]:
+        """Run one chunk: the phones and first codes into a new cache, or the next codes."""
+        codes = request.prompt_codes[piece.start:piece.stop]
+        if piece.first:
+            room = len(request.prompt_codes) - len(codes) + _room([request])
+            return self.model.prefill([T2SPrefix(request.phone_ids, request.bert, codes)],
+                                      extra_capacity=room)
+        cache = piece.waiting.cache
+        assert cache is not None  # the first chunk made it
+        return cache, self.model.extend(codes, piece.start, cache)
 
     def _join(self, ids: list[int], requests: list[T2SRequest], cache: KVCache,
               logits: torch.Tensor) -> None:
@@ -205,12 +204,13 @@ class T2SBatch:
         positions = torch.tensor([len(r.prompt_codes) for r in requests], device=device)
         rows = [self._new_row(i, r, device) for i, r in zip(ids, requests, strict=True)]
         if self._cache is None:
-            self._cache, self._logits = cache, logits
-            self._history, self._positions = history, positions
-        else:
-            assert self._logits is not None and self._history is not None
-            assert self._positions is not None  # set together with the cache
+            self._cache = cache
+        else:  # kept from earlier rows, even when all of them left: no regrowth (see _drop)
             self._cache.append(cache)
+        if self._logits is None:
+            self._logits, self._history, self._positions = logits, history, positions
+        else:
+            assert self._history is not None and self._positions is not None  # set together
             self._logits = torch.cat([self._logits, logits])
             self._history = torch.cat([self._history, history])
             self._positions = torch.cat([self._positions, positions])
@@ -225,7 +225,9 @@ class T2SBatch:
     def remove(self, request_ids: Sequence[int]) -> None:
         """Drop running requests (cancelled, deadline passed, voice revoked); others go on."""
         gone = set(request_ids)
-        self._joining = [j for j in self._joining if j.request_id not in gone]
+        self._admission.remove(gone)
+        for request_id in gone:
+            self._waiting.pop(request_id, None)
         drop = [i for i, row in enumerate(self._rows) if row.request_id in gone]
         if drop:
             self._drop(drop)
@@ -233,7 +235,7 @@ class T2SBatch:
     @torch.inference_mode()
     def step(self) -> list[tuple[int, GenerationResult]]:
         """Sample one token for every running request; return the requests that finished."""
-        if self._joining:
+        if self._waiting:
             self._continue_joining()
         if not self._rows:
             return []
@@ -283,7 +285,9 @@ class T2SBatch:
         assert self._positions is not None
         rows = torch.arange(len(self._rows), device=tokens.device)
         self._history[rows, tokens] = True
+        started = self._clock()
         self._logits = self.model.step(tokens, self._positions, self._cache)
+        self._pacer.stepped(self._clock() - started)
         self._positions = self._positions + 1
 
     def _drop(self, indices: list[int]) -> list[int]:
@@ -291,13 +295,16 @@ class T2SBatch:
 
         The cache moves the last row into each freed slot (one row copied, no rebuild); the
         small per-row state (bookkeeping, token history, positions, pending logits) follows.
+        When the last row leaves, the cache's tensors are kept for the next requests: a cache
+        that grew to a burst's size stays that size (as a server's memory high-water mark),
+        so the next burst does not stall its running rows on the copies that growing takes.
         """
         assert self._cache is not None and self._history is not None
         assert self._positions is not None and self._logits is not None
         order = self._cache.remove(indices)
         self._rows = [self._rows[i] for i in order]
         if not order:
-            self._cache = self._logits = self._history = self._positions = None
+            self._logits = self._history = self._positions = None
             return order
         index = torch.tensor(order, device=self._positions.device)
         self._history = self._history.index_select(0, index)
@@ -342,7 +349,7 @@ def _room(requests: Iterable[T2SRequest]) -> int:
 
 
 def generate(
-    model: T2SModel | OnnxT2SModel, requests: Sequence[T2SRequest], *, trace: bool = False
+    model: T2SBackend, requests: Sequence[T2SRequest], *, trace: bool = False
 ) -> list[GenerationResult]:
     """Decode ``requests`` together in one batch until each stops; results in request order."""
     batch = T2SBatch(model, trace=trace)

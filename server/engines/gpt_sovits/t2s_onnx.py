@@ -13,9 +13,11 @@ Two graphs per T2S checkpoint, exported from :class:`~.t2s.T2SModel` by
 The step graph attends over the cache's first ``lengths[b]`` positions plus the new one
 (appended last: attention does not depend on key order, positions are in the embeddings), so
 it needs no scatter; :class:`OnnxT2SModel` writes the new keys into the
-:class:`~.t2s_cache.KVCache` itself. It has the same ``prefill``/``step`` interface as
-:class:`~.t2s.T2SModel`, so :class:`~.t2s_decode.T2SBatch` (and with it continuous batching,
-sampling and the stop rules) runs on either back end unchanged.
+:class:`~.t2s_cache.KVCache` itself. Both back ends implement
+:class:`~.t2s_backend.T2SBackend`, so :class:`~.t2s_decode.T2SBatch` (and with it continuous
+batching, sampling and the stop rules) runs on either unchanged. The graphs cannot append a
+chunk of tokens to a cache (``chunked_prefill`` is False): requests that join running ones
+are prefilled whole.
 """
 
 from __future__ import annotations
@@ -147,7 +149,10 @@ def t2s_source(t2s_file: Path) -> dict[str, Any]:
 
 
 class OnnxT2SModel:
-    """The exported T2S graphs behind :class:`~.t2s.T2SModel`'s ``prefill``/``step`` interface."""
+    """The exported T2S graphs as a :class:`~.t2s_backend.T2SBackend`."""
+
+    #: The exported graphs prefill whole rows only.
+    chunked_prefill = False
 
     def __init__(self, onnx_dir: Path, *, providers: Sequence[str] = ("CPUExecutionProvider",),
                  threads: int | None = None) -> None:
@@ -195,6 +200,9 @@ class OnnxT2SModel:
         cache.advance()
         return torch.from_numpy(logits)
 
+    def extend(self, codes: torch.Tensor, first_position: int, cache: KVCache) -> torch.Tensor:
+        """Not exported (``chunked_prefill`` is False): the decoder never calls it."""
+        raise NotImplementedError("the ONNX T2S graphs prefill whole rows only")
 
 
 def _check_positions(count: int) -> None:

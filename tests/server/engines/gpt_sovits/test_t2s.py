@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from server.engines.gpt_sovits.t2s import T2SConfig, T2SModel, T2SPrefix
+from server.engines.gpt_sovits.t2s_admission import PrefillPacer
 from server.engines.gpt_sovits.t2s_cache import KVCache
 from server.engines.gpt_sovits.t2s_decode import (
     MAX_NEW_TOKENS,
@@ -369,6 +370,17 @@ def test_a_prompt_extended_in_chunks_gives_the_prefill_logits(model: T2SModel) -
                                atol=1e-5, rtol=0)
 
 
+class FixedBudget(PrefillPacer):
+    """A pacer that allows the same number of prefill positions every step."""
+
+    def __init__(self, positions: int) -> None:
+        super().__init__()
+        self.positions = positions
+
+    def budget(self, decoding: int = 1, waiting: int = 1) -> int:
+        return self.positions
+
+
 def test_a_long_prompt_joins_running_requests_in_chunks(model: T2SModel) -> None:
     """While others decode, a long prompt is prefilled a chunk per step, then decodes exactly
     as it would alone; short prompts and lone requests are prefilled at once."""
@@ -382,17 +394,42 @@ def test_a_long_prompt_joins_running_requests_in_chunks(model: T2SModel) -> None
 
     running, long = request(20), request(200)
     alone = generate(model, [long])[0].tokens.tolist()
-    batch = T2SBatch(model)
+    batch = T2SBatch(model, pacer=FixedBudget(128))
     (first,) = batch.add([running])
     batch.step()
     (joined,) = batch.add([long])
     assert batch.active == [first, joined] and batch.tokens_of(joined) == []
     results: dict[int, list[int]] = {}
     results.update({i: r.tokens.tolist() for i, r in batch.step()})
-    # 12 phones + 200 codes within 128 positions per step: 76 + 64 now, the rest next step
+    # 12 phones + 200 codes within 128 positions per step: 76 + 52 now, the rest next step
     assert joined not in batch.decoding and batch.tokens_of(joined) == []
     results.update({i: r.tokens.tolist() for i, r in batch.step()})
     assert joined in batch.decoding
     while not batch.done:
         results.update({i: r.tokens.tolist() for i, r in batch.step()})
     assert results[joined] == alone
+
+
+def test_the_cache_outlives_its_rows_so_the_next_burst_does_not_regrow_it(
+        model: T2SModel) -> None:
+    gen = torch.Generator().manual_seed(4)
+
+    def request() -> T2SRequest:
+        return T2SRequest(phone_ids=torch.randint(0, N_PHONES, (8,), generator=gen),
+                          bert=torch.randn(1024, 8, generator=gen) * 0.1,
+                          prompt_codes=torch.randint(0, EOS, (10,), generator=gen),
+                          params=SamplingParams(top_k=1), max_new_tokens=5)
+
+    burst = [request() for _ in range(4)]
+    alone = [generate(model, [r])[0].tokens.tolist() for r in burst]
+    batch = T2SBatch(model)
+    storages = []
+    for _burst in range(2):  # the second burst comes into a batch that emptied
+        ids = batch.add(burst)
+        results: dict[int, list[int]] = {}
+        while not batch.done:
+            results.update({i: r.tokens.tolist() for i, r in batch.step()})
+        assert [results[i] for i in ids] == alone
+        assert batch._cache is not None
+        storages.append(batch._cache.keys.data_ptr())
+    assert storages[0] == storages[1]

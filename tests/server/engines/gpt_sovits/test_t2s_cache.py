@@ -35,11 +35,25 @@ def test_joining_rows_fill_free_slots_then_the_cache_grows() -> None:
     storage = cache.keys.data_ptr()
     cache.append(_cache(1, 10.0))  # fits in the freed slot
     assert cache.keys.data_ptr() == storage and cache.n_rows == 4
-    assert torch.all(cache.keys[:, 3] == 10.0) and int(cache.lengths[3]) == 2
-    cache.append(_cache(3, 20.0, capacity=9))  # more rows and positions: grows once
-    assert cache.n_rows == 7 and cache.row_slots >= 7 and cache.capacity >= 9
+    assert torch.all(cache.keys[:, 3, :, :2] == 10.0) and int(cache.lengths[3]) == 2
+    roomy = _cache(3, 20.0, capacity=40)  # more rows than free slots, and spare room
+    cache.append(roomy)  # grows its slots once, but not to the joiners' spare room
+    assert cache.n_rows == 7 and cache.row_slots >= 7 and cache.capacity == 6
     assert [float(cache.keys[0, r, 0, 0, 0]) for r in range(7)] == [0, 1, 2, 10, 20, 21, 22]
     assert cache.lengths.tolist() == [2, 3, 4, 2, 2, 3, 4]
+    long = _cache(1, 30.0, capacity=12)
+    long.lengths = torch.tensor([11])
+    cache.append(long)  # a joiner longer than the capacity: positions grow, all kept
+    assert cache.capacity >= 11 and cache.lengths.tolist() == [2, 3, 4, 2, 2, 3, 4, 11]
+    assert torch.all(cache.keys[:, 7, :, :11] == 30.0) and torch.all(cache.keys[:, 0] == 0.0)
+
+
+def test_positions_grow_geometrically_so_long_decodes_copy_rarely() -> None:
+    cache = _cache(2, 0.0, capacity=1000)
+    cache.ensure_capacity(1001)
+    assert cache.capacity == 1500
+    cache.ensure_capacity(1400)
+    assert cache.capacity == 1500  # no copy while it fits
 
 
 def test_a_step_writes_at_each_rows_own_length() -> None:
