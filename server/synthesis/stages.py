@@ -7,9 +7,10 @@ requests never wait for it:
 - :class:`InputStage`: parsing the voice model and the engine's request preparation (text
   front end, voice preparation) and enrollment work, one job at a time, in arrival order;
 - :class:`OutputStage`: everything that leaves the process (the gpt-sovits SoVITS decode of a
-  finished segment, watermarking, PCM16 encoding, sending on the pipe), in one FIFO, so each job's pieces keep their order and nothing is
-  sent for a job after its failure. Audio leaves only through :meth:`OutputStage.chunk`,
-  which sends what the job's :class:`~server.watermark.StreamingEmbedder` returned.
+  finished segment, watermarking, PCM16 encoding, sending on the pipe). Each job's pieces keep
+  their order and nothing is sent for a job after its failure; between jobs, the one whose
+  listener runs out of audio first goes first (see :class:`OutputStage`). Audio leaves only
+  after the job's :class:`~server.watermark.StreamingEmbedder` marked it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,17 +78,6 @@ class InputStage:
         self._executor.shutdown(wait=True)
 
 
-@dataclass
-class _JobOutput:
-    """The output side of one job (touched by the output thread only)."""
-
-    job: SynthesisJob
-    span: Any
-    embedder: Any = None
-    sequence: int = 0
-    rate: int = 0
-
-
 @dataclass(frozen=True)
 class _Item:
     kind: str  # "open", "chunk", "render", "finish", "fail", "send"
@@ -93,13 +85,51 @@ class _Item:
     payload: Any = field(default=None, repr=False)
 
 
-class OutputStage:
-    """Watermark, encode and send, in order, on one thread (see the module docstring)."""
+@dataclass
+class _JobOutput:
+    """The output side of one job (touched by the output thread only)."""
 
-    def __init__(self, conn: Connection, keyring: Any, tracer: Any) -> None:
+    job: SynthesisJob
+    span: Any
+    #: When the job reached the worker (monotonic seconds).
+    opened_at: float
+    embedder: Any = None
+    sequence: int = 0
+    rate: int = 0
+    #: When its first audio left, and how many seconds of audio left so far.
+    first_sent_at: float | None = None
+    sent_seconds: float = 0.0
+    #: Its work not done yet, in order.
+    pending: deque[_Item] = field(default_factory=deque)
+
+    def runs_dry_at(self) -> float:
+        """When a listener playing its audio in real time runs out of it.
+
+        A job that sent nothing yet is due since it arrived; the earliest arrival goes first.
+        """
+        if self.first_sent_at is None:
+            return self.opened_at
+        return self.first_sent_at + self.sent_seconds
+
+
+class OutputStage:
+    """Decode, watermark, encode and send on one thread, most urgent job first.
+
+    Each job's pieces are handled in the order the loop queued them. Between jobs the stage
+    picks the job whose listener runs out of audio first (:meth:`_JobOutput.runs_dry_at`):
+    a request still waiting for its first chunk goes before the next segment of one that is
+    already playing several seconds of audio, so a burst of new requests does not queue its
+    first chunks behind everyone's later segments (earliest deadline first). Messages that
+    are not audio (enrollment results, failures) go out as soon as the thread sees them.
+    ``clock`` is injectable for tests.
+    """
+
+    def __init__(self, conn: Connection, keyring: Any, tracer: Any,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._conn = conn
         self._keyring = keyring
         self._tracer = tracer
+        self._clock = clock
         self._items: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._jobs: dict[str, _JobOutput] = {}
         self._thread = threading.Thread(target=self._run, name="voxguard-output", daemon=True)
@@ -107,7 +137,7 @@ class OutputStage:
 
     def open(self, job: SynthesisJob, span: Any) -> None:
         """Start a job's output (its trace span ends when the job does)."""
-        self._items.put(_Item("open", job.job_id, (job, span)))
+        self._items.put(_Item("open", job.job_id, (job, span, self._clock())))
 
     def chunk(self, job_id: str, chunk: AudioChunk) -> None:
         """Mark and send a job's next audio."""
@@ -122,11 +152,11 @@ class OutputStage:
         self._items.put(_Item("finish", job_id))
 
     def fail(self, job_id: str, error: ErrorRecord) -> None:
-        """End the job with ``error``; anything queued for it after this is dropped."""
+        """End the job with ``error``; its audio not sent yet is dropped."""
         self._items.put(_Item("fail", job_id, error))
 
     def send(self, message: FromWorker) -> None:
-        """Send any other message, in order with the audio."""
+        """Send any other message now, ahead of queued audio."""
         self._items.put(_Item("send", payload=message))
 
     def close(self, timeout: float = 30.0) -> None:
@@ -135,23 +165,53 @@ class OutputStage:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        while (item := self._items.get()) is not None:
+        closing = False
+        while True:
+            item: _Item | None
             try:
-                self._apply(item)
-            except (OSError, ValueError, BrokenPipeError):
-                return  # the server is gone; the worker exits with its loop
-            except Exception:
-                log.exception("the output stage failed on %s for job %s", item.kind, item.job_id)
-                if item.job_id in self._jobs:
-                    self._apply(_Item("fail", item.job_id, ErrorRecord.engine_bug(
-                        self._jobs[item.job_id].job.request_id)))
+                while True:  # take in everything queued; block only when there is nothing to do
+                    busy = any(output.pending for output in self._jobs.values())
+                    if closing and not busy:
+                        return
+                    item = self._items.get_nowait() if busy or closing else self._items.get()
+                    if item is None:
+                        closing = True
+                    elif not self._take(item):
+                        return
+            except queue.Empty:
+                pass
+            output = min((job for job in self._jobs.values() if job.pending),
+                         key=_JobOutput.runs_dry_at)
+            if not self._guarded(output.pending.popleft()):
+                return
+
+    def _take(self, item: _Item) -> bool:
+        """File a queued item: audio work waits in its job's queue, the rest is done now."""
+        if item.kind == "open":
+            job, span, opened_at = item.payload
+            self._jobs[item.job_id] = _JobOutput(job=job, span=span, opened_at=opened_at)
+            return True
+        if item.kind in ("chunk", "render", "finish") and item.job_id in self._jobs:
+            self._jobs[item.job_id].pending.append(item)
+            return True
+        return self._guarded(item)
+
+    def _guarded(self, item: _Item) -> bool:
+        """Apply ``item``; a bug fails its job alone. False once the pipe is gone."""
+        try:
+            self._apply(item)
+        except (OSError, ValueError, BrokenPipeError):
+            return False  # the server is gone; the worker exits with its loop
+        except Exception:
+            log.exception("the output stage failed on %s for job %s", item.kind, item.job_id)
+            if item.job_id in self._jobs:
+                return self._guarded(_Item("fail", item.job_id, ErrorRecord.engine_bug(
+                    self._jobs[item.job_id].job.request_id)))
+        return True
 
     def _apply(self, item: _Item) -> None:
         if item.kind == "send":
             self._conn.send(item.payload)
-        elif item.kind == "open":
-            job, span = item.payload
-            self._jobs[item.job_id] = _JobOutput(job=job, span=span)
         elif item.kind == "fail":
             output = self._jobs.pop(item.job_id, None)
             self._conn.send(JobFailed(item.job_id, item.payload))
@@ -182,6 +242,9 @@ class OutputStage:
             self._conn.send(AudioPiece(job.job_id, job.generation_id, output.sequence,
                                        pcm16(marked), output.rate, final=False))
             output.sequence += 1
+            if output.first_sent_at is None:
+                output.first_sent_at = self._clock()
+            output.sent_seconds += marked.size / output.rate
 
     def _finish(self, output: _JobOutput) -> None:
         job = output.job
