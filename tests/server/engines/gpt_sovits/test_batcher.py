@@ -1,7 +1,10 @@
 """Continuous batching is exact: a request's tokens and audio do not depend on its company.
 
-Random micro models (official formats, from a seed). Every request is first run alone (the
-batch of one), then inside one :class:`SynthesisBatch` with requests of other voices and
+Random micro models (official formats, from a seed). Every request is first computed by a
+reference that shares nothing with the batching machinery: a plain loop that reruns the whole
+sequence through the model for every token (no KV cache, no rows, no admission), picks it
+with the sampler and the official stop rules, and decodes each segment with SoVITS. Then the
+same requests run inside one :class:`SynthesisBatch` with requests of other voices and
 languages that join at different steps, leave early (removed) or finish at other times.
 Greedy requests must give identical tokens and audio; seeded sampled requests too, since
 every request draws from its own generator in its own order.
@@ -16,11 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from server.engines.gpt_sovits.batcher import SegmentOutput, SynthesisBatch
 from server.engines.gpt_sovits.layout import resolve_model_files
 from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions, PreparedVoice
 from server.engines.gpt_sovits.streaming import StreamPlan
+from server.engines.gpt_sovits.t2s import T2SModel, T2SPrefix
+from server.engines.gpt_sovits.t2s_sampling import SamplingParams, make_generator, sample_next
 from server.engines.gpt_sovits.text.frontend import PhoneSegment
 from server.engines.gpt_sovits.voice import VoicePrompt
 from tests.server.engines.gpt_sovits.model_factory import generate_models
@@ -89,10 +95,37 @@ def _cases(count: int) -> list[Case]:
     return cases
 
 
+@torch.inference_mode()
 def _alone(models: GptSovitsModels, voices: list[PreparedVoice],
            segments: list[list[PhoneSegment]], case: Case) -> list[tuple[list[int], np.ndarray]]:
-    return [(list(piece.tokens), piece.audio)
-            for piece in models.synthesize(voices[case.voice], segments[case.text], case.options)]
+    """The reference: each segment decoded token by token without a cache, then SoVITS."""
+    voice, options = voices[case.voice], case.options
+    assert isinstance(models.t2s, T2SModel)
+    eos = models.t2s.config.eos
+    generator = make_generator(options.seed if options.seed is not None else 0)
+    params = SamplingParams(top_k=options.top_k, top_p=options.top_p,
+                            temperature=options.temperature,
+                            repetition_penalty=options.repetition_penalty)
+    spoken = []
+    for segment in segments[case.text]:
+        phones = torch.tensor(list(voice.prompt.phone_ids) + list(segment.phone_ids))
+        bert = torch.cat([voice.prompt.bert, segment.bert], dim=1)
+        history = torch.zeros(1, models.t2s.config.vocab_size, dtype=torch.bool)
+        history[0, voice.prompt_codes] = True
+        tokens: list[int] = []
+        for step in range(options.max_new_tokens + 1):
+            codes = torch.cat([voice.prompt_codes, torch.tensor(tokens, dtype=torch.long)])
+            logits = models.t2s.sequence_logits(T2SPrefix(phones, bert, codes))[-1:]
+            picked = sample_next(logits, history, [step], [params], [generator])
+            token, greedy = int(picked.tokens[0]), int(picked.greedy[0])
+            if token == eos or greedy == eos or len(tokens) == options.max_new_tokens:
+                break
+            tokens.append(token)
+            history[0, token] = True
+        audio = models.decode_segment(voice, segment, torch.tensor(tokens, dtype=torch.long),
+                                      options, None, generator)
+        spoken.append((tokens, audio))
+    return spoken
 
 
 def _assert_same(expected: list[tuple[list[int], np.ndarray]], got: list[SegmentOutput]) -> None:
