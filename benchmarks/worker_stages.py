@@ -1,7 +1,7 @@
 """The gpt-sovits worker under bursts: how long a running request waits between T2S steps.
 
     python benchmarks/worker_stages.py --models DIR [--variant v2Pro] [--concurrency 16 64]
-        [--burst 8] [--burst-gap 0.5] [--threads 2] [--out results.json]
+        [--burst 8] [--burst-gap 0.5] [--threads 1] [--warmup same|small] [--out results.json]
 
 Runs the real worker loop (``server.synthesis.worker``) in this process over a real pipe,
 with the gpt-sovits engine on the given models (full-size random weights for figures:
@@ -13,6 +13,13 @@ with the first-chunk latency (from its arrival to its first audio) p50/p99. Join
 that runs inside the loop (front end, voice preparation, SoVITS decode, watermarking) shows
 up as long gaps for the requests already running; issue 15 asks that the p99 gap not grow
 when requests join. Run it on two commits to compare designs (``git worktree``).
+
+Before each measured run, a warm-up run of the same size (``--warmup same``, the default)
+brings the worker to its steady state: the T2S cache keeps the size of the largest batch it
+held, so growing it (a copy that stalls every running row) happens once in a worker's life,
+not in every burst; ``--warmup small`` measures a fresh worker's first bursts instead.
+``benchmarks/gpt_sovits_load.py`` drives the batch below the worker, so it cannot see the
+stages; this script runs the worker itself.
 """
 
 from __future__ import annotations
@@ -108,8 +115,12 @@ def _voice_models(engine: Any) -> list[bytes]:
     return out
 
 
-def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) -> dict[str, Any]:
-    """``count`` requests in bursts through one worker loop; the step gaps and first chunks."""
+def run(engine: Any, runner: Any, voices: list[bytes], count: int, burst: int,
+        gap: float) -> dict[str, Any]:
+    """``count`` requests in bursts through a worker loop; the step gaps and first chunks.
+
+    ``runner`` is the worker's batch runner, the same for every run as in a worker's life.
+    """
     from opentelemetry.trace import NoOpTracer
 
     from server.engines.base import SynthesisParams
@@ -119,7 +130,7 @@ def run(engine: Any, voices: list[bytes], count: int, burst: int, gap: float) ->
 
     rules = engine.request_rules()
     request = rules.check(TEXT, "en", SynthesisParams(top_k=1, seed=0))
-    clock = StepClock(worker_module.runner_for(engine))
+    clock = StepClock(runner)
     server_end, worker_end = Pipe()
     loop = worker_module._WorkerLoop(worker_end, clock, Keyring.generate(),
                                      worker_module._VoiceCache(8), NoOpTracer(), engine)
@@ -180,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=8)
     parser.add_argument("--burst-gap", type=float, default=0.5)
     parser.add_argument("--max-batch", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (workers run 1 unless OMP_NUM_THREADS says more)")
+    parser.add_argument("--warmup", choices=("same", "small"), default="same")
     parser.add_argument("--max-new-tokens", type=int, default=60)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -193,13 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     engine = GptSovitsEngine(models_dir=str(args.models), variant=args.variant,
                              max_batch=args.max_batch, max_new_tokens=args.max_new_tokens)
     engine.prepare()
+    from server.synthesis.worker import runner_for
+
     voices = _voice_models(engine)
-    run(engine, voices, 2, 2, 0.0)  # warm-up
-    results = {f"c{n}": run(engine, voices, n, args.burst, args.burst_gap)
-               for n in args.concurrency}
+    runner = runner_for(engine)
+    results = {}
+    for n in args.concurrency:
+        run(engine, runner, voices, n if args.warmup == "same" else 2, args.burst,
+            args.burst_gap)
+        results[f"c{n}"] = run(engine, runner, voices, n, args.burst, args.burst_gap)
     for name, result in results.items():
         print(name, json.dumps(result), flush=True)
-    report = {"variant": args.variant, "torch_threads": args.threads,
+    report = {"variant": args.variant, "torch_threads": args.threads, "warmup": args.warmup,
               "max_new_tokens": args.max_new_tokens, "results": results,
               "machine": {"platform": platform.platform(), "cpus": os.cpu_count()}}
     if args.out:
