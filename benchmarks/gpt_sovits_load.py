@@ -19,6 +19,10 @@ one-request case on the same models, as the reference point for concurrency 1.
         [--texts one three] [--serial-max 16] [--threads 2] [--device cpu] [--dtype float32]
         [--backend torch|onnx --onnx-dir DIR] [--out results.json]
         [--official ORACLE_PY --oracle-python PY --gsv-src DIR]
+    python benchmarks/gpt_sovits_load.py --paths --models DIR --variant v2 [--official ...]
+
+``--paths`` instead times one short and one cap-length request side by side through the engine
+in-process, the server and the official ``TTS.run`` (``benchmarks/gpt_sovits_paths.py``).
 
 Greedy decoding (top-k 1) with each segment capped at what its phones take at about 13
 phones per second (random weights rarely emit EOS), so audio lengths are realistic and the
@@ -200,7 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle-python")
     parser.add_argument("--gsv-src", default="/tmp/gsv-src")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--paths", action="store_true",
+                        help="instead: one request through the engine, the server and the "
+                             "official code, side by side (benchmarks/gpt_sovits_paths.py)")
+    from benchmarks import gpt_sovits_paths
+
+    gpt_sovits_paths.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.paths:
+        paths = gpt_sovits_paths.run_paths(args)
+        if args.out:
+            args.out.write_text(json.dumps(paths, indent=1) + "\n")
+        return 0
 
     import torch
 

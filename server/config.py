@@ -78,7 +78,16 @@ class Settings(BaseSettings):
     gpt_sovits_onnx_dir: Path | None = Field(
         None, description="GPT-SoVITS: graphs written by `voxguard gpt-sovits export-onnx`."
     )
-    cpu_workers: int = Field(2, ge=1, le=64, description="Synthesis worker processes without GPUs.")
+    cpu_workers: int | None = Field(
+        None, ge=1, le=64,
+        description="Synthesis worker processes without GPUs; unset: 1 for an engine that "
+                    "batches requests (gpt-sovits), else 2.",
+    )
+    worker_threads: int | None = Field(
+        None, ge=1, le=512,
+        description="Torch threads per synthesis worker; unset: the usable cores divided "
+                    "among the workers.",
+    )
     queue_size: int = Field(32, ge=1, le=10_000, description="Synthesis jobs that may wait.")
     worker_stop_grace_seconds: float = Field(
         10.0, gt=0, description="A worker that ignores an order to stop a job this long is killed."

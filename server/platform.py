@@ -143,6 +143,8 @@ class Platform:
             engine_name=self.settings.engine,
             uses_gpu=self.engine_spec is not None and self.engine_spec.uses_gpu,
             gpu_count=visible_gpus(), cpu_workers=self.settings.cpu_workers,
+            batches_requests=self.engine_spec is not None and self.engine_spec.batches_requests,
+            worker_threads=self.settings.worker_threads,
             watermark_key_file=self.settings.resolved_watermark_key_file,
             engine_options=self.settings.resolved_engine_options,
             otlp_endpoint=self.settings.otlp_endpoint,

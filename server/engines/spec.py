@@ -31,6 +31,9 @@ class EngineSpec:
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     #: True when it runs on a GPU (one worker per device).
     uses_gpu: bool = False
+    #: True when one worker advances many requests in one batched step (gpt-sovits): on a
+    #: CPU, one worker with every core then serves more than several workers with a few.
+    batches_requests: bool = False
 
     def request_rules(self, max_text_chars: int | None = None) -> RequestRules:
         """The limits a request must meet; ``max_text_chars`` (the operator's cap) may lower

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -94,7 +95,8 @@ class _VoiceCache:
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: load the engine and keys, then serve jobs until told to stop."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(config.torch_threads))
+    # The plan's thread count wins over an inherited OMP_NUM_THREADS: it is the one setting.
+    os.environ["OMP_NUM_THREADS"] = str(config.torch_threads)
     from server.logs import configure_logging
 
     configure_logging(config.log_level, config.log_format)
@@ -119,6 +121,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
             "the synthesis engine failed to start; the server log has the details"))))
         tracing.shutdown()
         return
+    _pin_torch_threads(config.torch_threads)
     conn.send(WorkerReady(engine=engine.name, engine_version=engine.version,
                           slots=runner.capacity))
     loop = _WorkerLoop(conn, runner, keyring, _VoiceCache(config.cache_size), tracing.tracer,
@@ -127,6 +130,18 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         loop.serve()
     finally:
         tracing.shutdown()
+
+
+def _pin_torch_threads(threads: int) -> None:
+    """Give torch the planned thread count again, whatever loading the engine set.
+
+    A model loader may lower torch's process-wide count (the speaker encoder does, for the
+    gRPC process); in a worker that would silently halve synthesis speed. Torch is not
+    imported for it when the engine did not need torch.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 @dataclass

@@ -36,3 +36,26 @@ def test_an_operator_named_gpu_gets_one_worker() -> None:
     plan = plan_workers(engine_name="gpt-sovits", uses_gpu=True, gpu_count=4, cpu_workers=2,
                         watermark_key_file=Path("k"), engine_options={"device": "cuda:2"})
     assert [c.engine_options["device"] for c in plan] == ["cuda:2"]
+
+
+def test_unset_counts_give_a_batching_engine_one_worker_with_every_core() -> None:
+    batching = plan_workers(engine_name="gpt-sovits", uses_gpu=False, gpu_count=0,
+                            cpu_workers=None, batches_requests=True, cpu_count=8,
+                            watermark_key_file=Path("k"))
+    assert [c.torch_threads for c in batching] == [8]
+    other = plan_workers(engine_name="embedded", uses_gpu=False, gpu_count=0, cpu_workers=None,
+                         cpu_count=8, watermark_key_file=Path("k"))
+    assert [c.torch_threads for c in other] == [4, 4]
+
+
+def test_threads_are_shared_among_workers_and_an_operator_count_wins() -> None:
+    shared = plan_workers(engine_name="embedded", uses_gpu=False, gpu_count=0, cpu_workers=3,
+                          cpu_count=2, watermark_key_file=Path("k"))
+    assert [c.torch_threads for c in shared] == [1, 1, 1]  # never below one
+    gpus = plan_workers(engine_name="gpu", uses_gpu=True, gpu_count=2, cpu_workers=None,
+                        cpu_count=16, watermark_key_file=Path("k"))
+    assert [c.torch_threads for c in gpus] == [8, 8]
+    fixed = plan_workers(engine_name="gpt-sovits", uses_gpu=False, gpu_count=0, cpu_workers=2,
+                         batches_requests=True, worker_threads=3, cpu_count=2,
+                         watermark_key_file=Path("k"))
+    assert [c.torch_threads for c in fixed] == [3, 3]

@@ -1,0 +1,212 @@
+"""One GPT-SoVITS request, side by side: the engine in-process, the server, the official code.
+
+    python benchmarks/gpt_sovits_load.py --paths --models DIR --variant v2 --corpus ../shared/corpus
+        [--official ORACLE_PY --oracle-python PY --gsv-src DIR] [--out results.json]
+
+(or ``python benchmarks/gpt_sovits_paths.py`` with the same options). For a short request
+(the text's phones at about 13 per second) and a long one (the 1,499-token cap: random
+weights never stop earlier), greedy (``top_k`` 1, seed 5), the same text is timed through:
+
+``engine``   the engine in this process, as ``voxguard gpt-sovits run`` runs it: models
+             loaded and the voice prepared beforehand (excluded), torch on every core.
+``server``   ``Synthesize`` through a real gRPC server on 127.0.0.1 with the default worker
+             plan (for gpt-sovits: one worker with every core), the voice enrolled before,
+             a warm-up request first; the time from the call to the whole response, which
+             includes the watermark, the encoding and the pipe.
+``server-2x1`` the same with the plan of before issue 21 (two workers, one thread each).
+``official`` the official ``TTS.run`` through the oracle (``--official``): its ``tts_run``
+             time, imports and model load excluded, on a 5 s reference of the same corpus.
+
+The engine and the server use the same voice: the server enrolls it from the corpus's first
+speaker, and the engine path enrolls the same decoded audio with the same engine, so both
+prompt with the same clip and words. Each server configuration is started once per token cap
+(the cap is an engine option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TEXT = "The museum opens at nine in the morning."
+SEED = 5
+LONG_CAP = 1499
+OUTPUT_RATE = 32_000
+
+
+def _enrollment_audio(corpus: Path) -> tuple[bytes, bytes]:
+    """The consent recording and the enrollment audio (FLAC) of the corpus's first speaker."""
+    from benchmarks._corpus import concatenate, load_speakers
+
+    utterances = next(iter(load_speakers(corpus).values()))
+
+    def flac(audio: Any) -> bytes:
+        buffer = io.BytesIO()
+        sf.write(buffer, audio.samples, audio.sample_rate, format="FLAC")
+        return buffer.getvalue()
+
+    return flac(utterances[6].audio), flac(concatenate(utterances[:6]))
+
+
+def _short_cap() -> int:
+    """The short request's token cap: its phones at about 13 per second (25 tokens/s), as in
+    the load benchmark."""
+    from benchmarks.gpt_sovits_load import TOKENS_PER_PHONE
+    from server.engines.gpt_sovits.text.frontend import TextFrontEnd
+
+    segments = TextFrontEnd(None).segments(TEXT, "en", "cut1")  # English needs no BERT
+    return max(int(len(segment.phone_ids) * TOKENS_PER_PHONE) for segment in segments)
+
+
+def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int) -> dict[str, Any]:
+    """The engine in this process; the voice enrolled from the same audio as the server's."""
+    import torch
+
+    from server.audio.codecs import decode_audio
+    from server.engines.base import EnrollmentHints, SynthesisParams
+    from server.engines.gpt_sovits.engine import GptSovitsEngine
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    engine = GptSovitsEngine(models_dir=str(models_dir), variant=variant, max_new_tokens=cap)
+    engine.prepare()
+    audio = decode_audio(enrollment)
+    voice = engine.enroll(audio.samples, audio.sample_rate, EnrollmentHints(language="en"))
+    params = SynthesisParams(top_k=1, seed=SEED)
+    list(engine.synthesize(voice, "Warm up.", "en", params))
+    started = time.perf_counter()
+    samples = sum(len(chunk.samples) for chunk in engine.synthesize(voice, TEXT, "en", params))
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "audio_seconds": round(samples / OUTPUT_RATE, 2),
+            "torch_threads": torch.get_num_threads()}
+
+
+def run_server(models_dir: Path, variant: str, consent: bytes, enrollment: bytes, cap: int,
+               workers: int | None, threads: int | None) -> dict[str, Any]:
+    """``Synthesize`` through a real server with the given worker plan (None: its default)."""
+    from benchmarks.synthesis_load import ADMIN
+    from server.api.v1 import (
+        consents_pb2,
+        consents_pb2_grpc,
+        synthesis_pb2,
+        synthesis_pb2_grpc,
+        tenant_admin_pb2,
+        tenant_admin_pb2_grpc,
+        voices_pb2,
+        voices_pb2_grpc,
+    )
+    from server.config import Settings
+    from server.grpc_app.background import BackgroundServer
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings.load(
+            data_dir=Path(data_dir), listen="127.0.0.1:0", admin_token=ADMIN,
+            engine="gpt-sovits", gpt_sovits_models=models_dir, gpt_sovits_variant=variant,
+            engine_options={"max_new_tokens": cap}, cpu_workers=workers, worker_threads=threads,
+            consent_verify_statement=False, rate_limit_per_minute=1_000_000,
+            rate_limit_burst=100_000)
+        server = BackgroundServer(settings)
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                operator = (("authorization", f"Bearer {ADMIN}"),)
+                admin = tenant_admin_pb2_grpc.TenantAdminStub(channel)
+                tenant = admin.CreateTenant(tenant_admin_pb2.CreateTenantRequest(
+                    display_name="Paths"), metadata=operator)
+                key = admin.CreateApiKey(tenant_admin_pb2.CreateApiKeyRequest(
+                    tenant_id=tenant.tenant_id,
+                    scopes=[tenant_admin_pb2.SCOPE_CONSENT, tenant_admin_pb2.SCOPE_ENROLL,
+                            tenant_admin_pb2.SCOPE_SYNTHESIZE]), metadata=operator)
+                md = (("authorization", f"Bearer {key.api_key}"),)
+                consents = consents_pb2_grpc.ConsentsStub(channel)
+                started = consents.StartConsent(consents_pb2.StartConsentRequest(
+                    subject_name="Paths Speaker", purposes=[consents_pb2.PURPOSE_SYNTHESIS]),
+                    metadata=md)
+                consents.SubmitConsentRecording(consents_pb2.SubmitConsentRecordingRequest(
+                    consent_id=started.consent_id, audio=consent), metadata=md)
+                messages = [voices_pb2.EnrollRequest(metadata=voices_pb2.EnrollMetadata(
+                    consent_id=started.consent_id, display_name="paths", language="en"))]
+                messages += [voices_pb2.EnrollRequest(audio_chunk=enrollment[i:i + 262_144])
+                             for i in range(0, len(enrollment), 262_144)]
+                voice = voices_pb2_grpc.VoicesStub(channel).Enroll(iter(messages), metadata=md)
+                stub = synthesis_pb2_grpc.SynthesisStub(channel)
+
+                def synthesize(text: str) -> Any:
+                    return stub.Synthesize(synthesis_pb2.SynthesizeRequest(
+                        voice_id=voice.voice_id, text=text, language="en", top_k=1, seed=SEED),
+                        metadata=md)
+
+                synthesize("Warm up.")
+                began = time.perf_counter()
+                reply = synthesize(TEXT)
+                seconds = time.perf_counter() - began
+        finally:
+            server.stop()
+    return {"seconds": round(seconds, 2), "audio_seconds": round(reply.duration_seconds, 2),
+            "workers": workers or "default", "threads": threads or "default"}
+
+
+def run_paths(args: argparse.Namespace) -> dict[str, Any]:
+    """Every path for the short and the long request (see the module docstring)."""
+    consent, enrollment = _enrollment_audio(args.corpus)
+    caps = {"short": _short_cap(), "long": LONG_CAP}
+    results: dict[str, Any] = {"text": TEXT, "seed": SEED, "variant": args.variant,
+                               "machine": {"platform": platform.platform(),
+                                           "cpus": os.cpu_count()}}
+    for name, cap in caps.items():
+        row: dict[str, Any] = {"max_new_tokens": cap}
+        row["engine"] = run_engine(args.models, args.variant, enrollment, cap)
+        row["server"] = run_server(args.models, args.variant, consent, enrollment, cap,
+                                   None, None)
+        row["server-2x1"] = run_server(args.models, args.variant, consent, enrollment, cap,
+                                       2, 1)
+        if args.official:
+            from benchmarks.gpt_sovits_load import run_official
+
+            row["official"] = run_official(args, TEXT, cap)
+        row["server_over_engine"] = round(row["server"]["seconds"] / row["engine"]["seconds"], 3)
+        print(name, row, flush=True)
+        results[name] = row
+    return results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options this benchmark needs beyond the load benchmark's."""
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus",
+                        help="the speech corpus (its first speaker is enrolled)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--variant", default="v2", choices=("v2", "v2Pro", "v2ProPlus"))
+    parser.add_argument("--official", help="the oracle's oracle.py (times the official TTS.run)")
+    parser.add_argument("--oracle-python")
+    parser.add_argument("--gsv-src", default="/tmp/gsv-src")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    results = run_paths(args)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
