@@ -9,7 +9,10 @@ of fetching anything.
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,7 @@ class Transcriber:
         samples = resample(
             np.asarray(audio.samples, dtype=np.float32), audio.sample_rate, RECOGNIZER_RATE
         )
-        with self._lock:
+        with self._lock, _torch_threads_kept():
             model = self._load_locked()
             segments, _ = model.transcribe(
                 samples,
@@ -87,3 +90,21 @@ class Transcriber:
                 local_files_only=True,
             )
         return self._model
+
+
+@contextmanager
+def _torch_threads_kept() -> Iterator[None]:
+    """Give torch back its thread count after CTranslate2 ran.
+
+    CTranslate2 sets the process-wide OpenMP thread count to its ``cpu_threads`` (1), which
+    torch shares: without this, one enrollment with speech recognition left a synthesis
+    worker, or ``voxguard gpt-sovits run``, computing on one core for the rest of its life.
+    """
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        torch = sys.modules.get("torch")
+        if torch is not None and threads is not None and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)

@@ -57,3 +57,16 @@ def test_missing_model_fails_clearly_without_downloading(
 ) -> None:
     with pytest.raises(FailedPrecondition, match="model is missing"):
         Transcriber(tmp_path / "nothing-here").transcribe(consent_audio)
+
+
+def test_transcribing_leaves_torchs_thread_count_alone(consent_audio: Audio) -> None:
+    """CTranslate2 sets the process-wide OpenMP count to its own; torch's must come back."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Transcriber().transcribe(consent_audio)  # a fresh model: load and transcribe
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
