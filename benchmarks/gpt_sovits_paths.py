@@ -17,6 +17,10 @@ weights never stop earlier), greedy (``top_k`` 1, seed 5), the same text is time
 ``official`` the official ``TTS.run`` through the oracle (``--official``): its ``tts_run``
              time, imports and model load excluded, on a 5 s reference of the same corpus.
 
+Times on this VM vary by about 10 % from run to run, so each path runs the short request
+``--repeats`` times (default 5, interleaved with nothing else) and reports the median and every
+time; the long one runs once per path.
+
 The engine and the server use the same voice: the server enrolls it from the corpus's first
 speaker, and the engine path enrolls the same decoded audio with the same engine, so both
 prompt with the same clip and words. Each server configuration is started once per token cap
@@ -29,6 +33,7 @@ import argparse
 import io
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -72,7 +77,20 @@ def _short_cap() -> int:
     return max(int(len(segment.phone_ids) * TOKENS_PER_PHONE) for segment in segments)
 
 
-def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int) -> dict[str, Any]:
+def _timed(run: Any, repeats: int) -> dict[str, Any]:
+    """``run()`` (which returns the seconds of audio it made) ``repeats`` times: the median
+    time, every time, in seconds, and the audio length."""
+    times, audio = [], 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        audio = run()
+        times.append(round(time.perf_counter() - started, 3))
+    return {"seconds": round(float(statistics.median(times)), 3), "times": times,
+            "audio_seconds": round(audio, 2)}
+
+
+def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int,
+               repeats: int) -> dict[str, Any]:
     """The engine in this process; the voice enrolled from the same audio as the server's."""
     import torch
 
@@ -87,15 +105,16 @@ def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int) -> d
     voice = engine.enroll(audio.samples, audio.sample_rate, EnrollmentHints(language="en"))
     params = SynthesisParams(top_k=1, seed=SEED)
     list(engine.synthesize(voice, "Warm up.", "en", params))
-    started = time.perf_counter()
-    samples = sum(len(chunk.samples) for chunk in engine.synthesize(voice, TEXT, "en", params))
-    seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 2), "audio_seconds": round(samples / OUTPUT_RATE, 2),
-            "torch_threads": torch.get_num_threads()}
+
+    def speak() -> float:
+        chunks = engine.synthesize(voice, TEXT, "en", params)
+        return sum(len(chunk.samples) for chunk in chunks) / OUTPUT_RATE
+
+    return {**_timed(speak, repeats), "torch_threads": torch.get_num_threads()}
 
 
 def run_server(models_dir: Path, variant: str, consent: bytes, enrollment: bytes, cap: int,
-               workers: int | None, threads: int | None) -> dict[str, Any]:
+               workers: int | None, threads: int | None, repeats: int) -> dict[str, Any]:
     """``Synthesize`` through a real server with the given worker plan (None: its default)."""
     from benchmarks.synthesis_load import ADMIN
     from server.api.v1 import (
@@ -149,13 +168,10 @@ def run_server(models_dir: Path, variant: str, consent: bytes, enrollment: bytes
                         metadata=md)
 
                 synthesize("Warm up.")
-                began = time.perf_counter()
-                reply = synthesize(TEXT)
-                seconds = time.perf_counter() - began
+                timing = _timed(lambda: float(synthesize(TEXT).duration_seconds), repeats)
         finally:
             server.stop()
-    return {"seconds": round(seconds, 2), "audio_seconds": round(reply.duration_seconds, 2),
-            "workers": workers or "default", "threads": threads or "default"}
+    return {**timing, "workers": workers or "default", "threads": threads or "default"}
 
 
 def run_paths(args: argparse.Namespace) -> dict[str, Any]:
@@ -166,12 +182,13 @@ def run_paths(args: argparse.Namespace) -> dict[str, Any]:
                                "machine": {"platform": platform.platform(),
                                            "cpus": os.cpu_count()}}
     for name, cap in caps.items():
-        row: dict[str, Any] = {"max_new_tokens": cap}
-        row["engine"] = run_engine(args.models, args.variant, enrollment, cap)
+        repeats = args.repeats if name == "short" else 1
+        row: dict[str, Any] = {"max_new_tokens": cap, "repeats": repeats}
+        row["engine"] = run_engine(args.models, args.variant, enrollment, cap, repeats)
         row["server"] = run_server(args.models, args.variant, consent, enrollment, cap,
-                                   None, None)
+                                   None, None, repeats)
         row["server-2x1"] = run_server(args.models, args.variant, consent, enrollment, cap,
-                                       2, 1)
+                                       2, 1, repeats)
         if args.official:
             from benchmarks.gpt_sovits_load import run_official
 
@@ -186,6 +203,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options this benchmark needs beyond the load benchmark's."""
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus",
                         help="the speech corpus (its first speaker is enrolled)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="runs of the short request per path (median reported)")
 
 
 def main(argv: list[str] | None = None) -> int:
