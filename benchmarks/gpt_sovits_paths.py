@@ -17,9 +17,10 @@ weights never stop earlier), greedy (``top_k`` 1, seed 5), the same text is time
 ``official`` the official ``TTS.run`` through the oracle (``--official``): its ``tts_run``
              time, imports and model load excluded, on a 5 s reference of the same corpus.
 
-Times on this VM vary by about 10 % from run to run, so each path runs the short request
-``--repeats`` times (default 5, interleaved with nothing else) and reports the median and every
-time; the long one runs once per path.
+Times on this VM drift by 10-30 % over minutes, so the engine and the default server are
+loaded side by side and their runs alternate (engine, server, engine, ...): ``--repeats`` runs
+each of the short request (default 5; the median and every time are reported), one each of the
+long one. The old worker plan and the official code run after them.
 
 The engine and the server use the same voice: the server enrolls it from the corpus's first
 speaker, and the engine path enrolls the same decoded audio with the same engine, so both
@@ -37,6 +38,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +92,11 @@ def _timed(run: Any, repeats: int) -> dict[str, Any]:
             "audio_seconds": round(audio, 2)}
 
 
-def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int,
-               repeats: int) -> dict[str, Any]:
-    """The engine in this process; the voice enrolled from the same audio as the server's."""
+@contextmanager
+def engine_speaker(models_dir: Path, variant: str, enrollment: bytes,
+                   cap: int) -> Iterator[Callable[[], float]]:
+    """The engine in this process, the voice enrolled from the same audio as the server's;
+    yields a call that speaks the text and returns the seconds of audio."""
     import torch
 
     from server.audio.codecs import decode_audio
@@ -110,12 +115,14 @@ def run_engine(models_dir: Path, variant: str, enrollment: bytes, cap: int,
         chunks = engine.synthesize(voice, TEXT, "en", params)
         return sum(len(chunk.samples) for chunk in chunks) / OUTPUT_RATE
 
-    return {**_timed(speak, repeats), "torch_threads": torch.get_num_threads()}
+    yield speak
 
 
-def run_server(models_dir: Path, variant: str, consent: bytes, enrollment: bytes, cap: int,
-               workers: int | None, threads: int | None, repeats: int) -> dict[str, Any]:
-    """``Synthesize`` through a real server with the given worker plan (None: its default)."""
+@contextmanager
+def server_speaker(models_dir: Path, variant: str, consent: bytes, enrollment: bytes, cap: int,
+                   workers: int | None, threads: int | None) -> Iterator[Callable[[], float]]:
+    """A real server with the given worker plan (None: its default) and the voice enrolled;
+    yields a call that speaks the text through ``Synthesize`` and returns its audio seconds."""
     from benchmarks.synthesis_load import ADMIN
     from server.api.v1 import (
         consents_pb2,
@@ -168,14 +175,17 @@ def run_server(models_dir: Path, variant: str, consent: bytes, enrollment: bytes
                         metadata=md)
 
                 synthesize("Warm up.")
-                timing = _timed(lambda: float(synthesize(TEXT).duration_seconds), repeats)
+                yield lambda: float(synthesize(TEXT).duration_seconds)
         finally:
             server.stop()
-    return {**timing, "workers": workers or "default", "threads": threads or "default"}
 
 
 def run_paths(args: argparse.Namespace) -> dict[str, Any]:
-    """Every path for the short and the long request (see the module docstring)."""
+    """Every path for the short and the long request (see the module docstring).
+
+    The engine and the default server are loaded together and their runs alternate, so that
+    both see the same state of this VM, whose speed drifts by 10-30 % over minutes.
+    """
     consent, enrollment = _enrollment_audio(args.corpus)
     caps = {"short": _short_cap(), "long": LONG_CAP}
     results: dict[str, Any] = {"text": TEXT, "seed": SEED, "variant": args.variant,
@@ -184,11 +194,21 @@ def run_paths(args: argparse.Namespace) -> dict[str, Any]:
     for name, cap in caps.items():
         repeats = args.repeats if name == "short" else 1
         row: dict[str, Any] = {"max_new_tokens": cap, "repeats": repeats}
-        row["engine"] = run_engine(args.models, args.variant, enrollment, cap, repeats)
-        row["server"] = run_server(args.models, args.variant, consent, enrollment, cap,
-                                   None, None, repeats)
-        row["server-2x1"] = run_server(args.models, args.variant, consent, enrollment, cap,
-                                       2, 1, repeats)
+        times: dict[str, list[float]] = {"engine": [], "server": []}
+        audio: dict[str, float] = {}
+        with engine_speaker(args.models, args.variant, enrollment, cap) as engine, \
+                server_speaker(args.models, args.variant, consent, enrollment, cap,
+                               None, None) as server:
+            for _ in range(repeats):
+                for path, speak in (("engine", engine), ("server", server)):
+                    started = time.perf_counter()
+                    audio[path] = speak()
+                    times[path].append(round(time.perf_counter() - started, 3))
+        for path, taken in times.items():
+            row[path] = {"seconds": round(float(statistics.median(taken)), 3),
+                         "times": taken, "audio_seconds": round(audio[path], 2)}
+        with server_speaker(args.models, args.variant, consent, enrollment, cap, 2, 1) as old:
+            row["server-2x1"] = _timed(old, repeats)
         if args.official:
             from benchmarks.gpt_sovits_load import run_official
 
