@@ -120,6 +120,8 @@ class SynthesisEngine(ABC):
     #: True for engines that run on a GPU; they take a ``device`` option ("cuda:0", ...)
     #: and the platform starts one worker per GPU for them.
     uses_gpu: bool = False
+    #: True when one worker advances many requests in one batched step (see EngineSpec).
+    batches_requests: bool = False
     #: The :data:`SAMPLING_OPTIONS` this engine honours; others are refused, never ignored.
     supported_options: frozenset[str] = frozenset()
     #: The longest text one request may carry (the operator's cap may be lower).
@@ -164,7 +166,7 @@ class SynthesisEngine(ABC):
                           native_sample_rate=self.native_sample_rate,
                           languages=frozenset(self.supported_languages),
                           options=self.supported_options, max_text_chars=self.max_text_chars,
-                          uses_gpu=self.uses_gpu)
+                          uses_gpu=self.uses_gpu, batches_requests=self.batches_requests)
 
     def request_rules(self, max_text_chars: int | None = None) -> RequestRules:
         """The limits a request to this engine must meet (see :meth:`EngineSpec.request_rules`)."""

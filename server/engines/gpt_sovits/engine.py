@@ -65,6 +65,7 @@ class GptSovitsEngine(BatchingEngine):
     version = ENGINE_VERSION
     native_sample_rate = OUTPUT_RATE
     supported_options = frozenset(SAMPLING_OPTIONS)
+    batches_requests = True
 
     def __init__(
         self,

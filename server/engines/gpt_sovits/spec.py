@@ -48,7 +48,7 @@ def spec(**options: object) -> EngineSpec:
         name=ENGINE_NAME, version=ENGINE_VERSION, native_sample_rate=OUTPUT_RATE,
         languages=frozenset(FRONT_END_LANGUAGES), options=frozenset(SAMPLING_OPTIONS),
         max_text_chars=int(str(options.get("max_text_chars", DEFAULT_MAX_TEXT_CHARS))),
-        uses_gpu=str(options.get("device", "cpu")).startswith("cuda"), batches_requests=True)
+        uses_gpu=str(options.get("device", "cpu")).startswith("cuda"), batches_requests=True)  # as GptSovitsEngine
 
 
 def _text(value: object) -> str | None:

@@ -68,3 +68,13 @@ def test_reading_a_declaration_builds_nothing_and_loads_no_onnx_runtime() -> Non
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.strip() == "[]"
+
+
+def test_only_gpt_sovits_declares_that_it_batches_requests(tmp_path: Path) -> None:
+    from tests.server.engines.gpt_sovits.model_factory import generate_models
+
+    generate_models("v2", "micro", 7, tmp_path)
+    assert engine_spec("gpt-sovits", {"models_dir": str(tmp_path)}).batches_requests
+    assert GptSovitsEngine.batches_requests
+    assert not engine_spec("embedded").batches_requests
+    assert not engine_spec("embedded-neural").batches_requests
