@@ -31,7 +31,6 @@ prompt with the same clip and words. Each server configuration is started once p
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import statistics
@@ -44,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -56,18 +54,14 @@ LONG_CAP = 1499
 OUTPUT_RATE = 32_000
 
 
-def _enrollment_audio(corpus: Path) -> tuple[bytes, bytes]:
-    """The consent recording and the enrollment audio (FLAC) of the corpus's first speaker."""
+def _enrollment_audio(corpus: Path) -> bytes:
+    """The enrollment audio (FLAC) that ``synthesis_load._setup`` enrolls: the first speaker's
+    first six utterances."""
     from benchmarks._corpus import concatenate, load_speakers
+    from benchmarks.synthesis_load import _flac
 
     utterances = next(iter(load_speakers(corpus).values()))
-
-    def flac(audio: Any) -> bytes:
-        buffer = io.BytesIO()
-        sf.write(buffer, audio.samples, audio.sample_rate, format="FLAC")
-        return buffer.getvalue()
-
-    return flac(utterances[6].audio), flac(concatenate(utterances[:6]))
+    return _flac(concatenate(utterances[:6]))
 
 
 def _short_cap() -> int:
@@ -119,21 +113,13 @@ def engine_speaker(models_dir: Path, variant: str, enrollment: bytes,
 
 
 @contextmanager
-def server_speaker(models_dir: Path, variant: str, consent: bytes, enrollment: bytes, cap: int,
+def server_speaker(models_dir: Path, variant: str, corpus: Path, cap: int,
                    workers: int | None, threads: int | None) -> Iterator[Callable[[], float]]:
-    """A real server with the given worker plan (None: its default) and the voice enrolled;
-    yields a call that speaks the text through ``Synthesize`` and returns its audio seconds."""
-    from benchmarks.synthesis_load import ADMIN
-    from server.api.v1 import (
-        consents_pb2,
-        consents_pb2_grpc,
-        synthesis_pb2,
-        synthesis_pb2_grpc,
-        tenant_admin_pb2,
-        tenant_admin_pb2_grpc,
-        voices_pb2,
-        voices_pb2_grpc,
-    )
+    """A real server with the given worker plan (None: its default) and the corpus voice
+    enrolled (``synthesis_load._setup``); yields a call that speaks the text through
+    ``Synthesize`` and returns its audio seconds."""
+    from benchmarks.synthesis_load import ADMIN, _setup
+    from server.api.v1 import synthesis_pb2, synthesis_pb2_grpc
     from server.config import Settings
     from server.grpc_app.background import BackgroundServer
 
@@ -147,31 +133,12 @@ def server_speaker(models_dir: Path, variant: str, consent: bytes, enrollment: b
         server = BackgroundServer(settings)
         try:
             with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                operator = (("authorization", f"Bearer {ADMIN}"),)
-                admin = tenant_admin_pb2_grpc.TenantAdminStub(channel)
-                tenant = admin.CreateTenant(tenant_admin_pb2.CreateTenantRequest(
-                    display_name="Paths"), metadata=operator)
-                key = admin.CreateApiKey(tenant_admin_pb2.CreateApiKeyRequest(
-                    tenant_id=tenant.tenant_id,
-                    scopes=[tenant_admin_pb2.SCOPE_CONSENT, tenant_admin_pb2.SCOPE_ENROLL,
-                            tenant_admin_pb2.SCOPE_SYNTHESIZE]), metadata=operator)
-                md = (("authorization", f"Bearer {key.api_key}"),)
-                consents = consents_pb2_grpc.ConsentsStub(channel)
-                started = consents.StartConsent(consents_pb2.StartConsentRequest(
-                    subject_name="Paths Speaker", purposes=[consents_pb2.PURPOSE_SYNTHESIS]),
-                    metadata=md)
-                consents.SubmitConsentRecording(consents_pb2.SubmitConsentRecordingRequest(
-                    consent_id=started.consent_id, audio=consent), metadata=md)
-                messages = [voices_pb2.EnrollRequest(metadata=voices_pb2.EnrollMetadata(
-                    consent_id=started.consent_id, display_name="paths", language="en"))]
-                messages += [voices_pb2.EnrollRequest(audio_chunk=enrollment[i:i + 262_144])
-                             for i in range(0, len(enrollment), 262_144)]
-                voice = voices_pb2_grpc.VoicesStub(channel).Enroll(iter(messages), metadata=md)
+                md, voice_id = _setup(channel, corpus)
                 stub = synthesis_pb2_grpc.SynthesisStub(channel)
 
                 def synthesize(text: str) -> Any:
                     return stub.Synthesize(synthesis_pb2.SynthesizeRequest(
-                        voice_id=voice.voice_id, text=text, language="en", top_k=1, seed=SEED),
+                        voice_id=voice_id, text=text, language="en", top_k=1, seed=SEED),
                         metadata=md)
 
                 synthesize("Warm up.")
@@ -186,7 +153,7 @@ def run_paths(args: argparse.Namespace) -> dict[str, Any]:
     The engine and the default server are loaded together and their runs alternate, so that
     both see the same state of this VM, whose speed drifts by 10-30 % over minutes.
     """
-    consent, enrollment = _enrollment_audio(args.corpus)
+    enrollment = _enrollment_audio(args.corpus)
     caps = {"short": _short_cap(), "long": LONG_CAP}
     results: dict[str, Any] = {"text": TEXT, "seed": SEED, "variant": args.variant,
                                "machine": {"platform": platform.platform(),
@@ -197,7 +164,7 @@ def run_paths(args: argparse.Namespace) -> dict[str, Any]:
         times: dict[str, list[float]] = {"engine": [], "server": []}
         audio: dict[str, float] = {}
         with engine_speaker(args.models, args.variant, enrollment, cap) as engine, \
-                server_speaker(args.models, args.variant, consent, enrollment, cap,
+                server_speaker(args.models, args.variant, args.corpus, cap,
                                None, None) as server:
             for _ in range(repeats):
                 for path, speak in (("engine", engine), ("server", server)):
@@ -207,7 +174,7 @@ def run_paths(args: argparse.Namespace) -> dict[str, Any]:
         for path, taken in times.items():
             row[path] = {"seconds": round(float(statistics.median(taken)), 3),
                          "times": taken, "audio_seconds": round(audio[path], 2)}
-        with server_speaker(args.models, args.variant, consent, enrollment, cap, 2, 1) as old:
+        with server_speaker(args.models, args.variant, args.corpus, cap, 2, 1) as old:
             row["server-2x1"] = _timed(old, repeats)
         if args.official:
             from benchmarks.gpt_sovits_load import run_official
