@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=SIZES, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--training", action="store_true",
+                        help="also write the training files (SoVITS with enc_q, discriminator)")
     parser.add_argument(
         "--only", action="append", default=None, help="write only this relative path (repeatable)"
     )
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seed must be >= 0")
     start = time.perf_counter()
     hashes = generate_models(
-        args.variant, args.size, args.seed, args.out, set(args.only) if args.only else None
+        args.variant, args.size, args.seed, args.out, set(args.only) if args.only else None,
+        training=args.training,
     )
     total = 0
     for rel, digest in hashes.items():

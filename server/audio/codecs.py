@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import io
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -85,8 +86,20 @@ def _decode_with_soundfile(data: bytes, limit: float) -> tuple[np.ndarray, int]:
 
 
 def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
+    return decode_with_ffmpeg(io.BytesIO(data), max_seconds=limit)
+
+
+def decode_with_ffmpeg(source: BinaryIO | str, *, sample_rate: int | None = None,
+                       max_seconds: float = DEFAULT_MAX_SECONDS) -> tuple[np.ndarray, int]:
+    """Decode with FFmpeg (PyAV): mono float32 at ``sample_rate`` (default: the file's rate).
+
+    The down-mix and resampling are FFmpeg's defaults (libswresample), so the samples equal
+    what ``ffmpeg -i FILE -ac 1 -ar RATE -f f32le -`` prints, which is how the official
+    GPT-SoVITS data preparation loads its audio. Same checks and errors as
+    :func:`decode_audio`; ``max_seconds`` is counted in output samples.
+    """
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
+        with av.open(source, mode="r") as container:
             streams = container.streams.audio
             if not streams:
                 raise InvalidAudio("the file has no audio stream")
@@ -97,8 +110,9 @@ def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
                 )
             rate = int(stream.codec_context.sample_rate or 0)
             _check_stream(rate, int(stream.codec_context.channels or 1))
-            allowed = int(limit * rate)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            out_rate = int(sample_rate or rate)
+            allowed = int(max_seconds * out_rate)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=out_rate)
             parts: list[np.ndarray] = []
             decoded = 0
             for frame in container.decode(stream):
@@ -106,7 +120,7 @@ def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
                     parts.append(out.to_ndarray().reshape(-1))
                     decoded += parts[-1].size
                 if decoded > allowed:
-                    raise _too_long(limit)
+                    raise _too_long(max_seconds)
             for out in resampler.resample(None):
                 parts.append(out.to_ndarray().reshape(-1))
     except InvalidAudio:
@@ -119,8 +133,8 @@ def _decode_with_pyav(data: bytes, limit: float) -> tuple[np.ndarray, int]:
         raise InvalidAudio("audio could not be decoded; the file holds no audio frames")
     samples = np.concatenate(parts)
     if samples.size > allowed:
-        raise _too_long(limit)
-    return samples, rate
+        raise _too_long(max_seconds)
+    return samples, out_rate
 
 
 def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat) -> tuple[bytes, int]:

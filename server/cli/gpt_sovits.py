@@ -61,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--out", type=Path, required=True, help="folder for the graphs (ONNX_DIR)")
     export.set_defaults(handler=reports_errors(_export_onnx))
 
+    from server.cli import gpt_sovits_training
+
+    gpt_sovits_training.register(commands)
+
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=Path, required=True,

@@ -180,10 +180,18 @@ class TextFrontEnd:
         for chunk in split_languages(text, language):
             cleaned = self._clean(chunk.text, chunk.language)
             ids += self._backends.phone_ids(cleaned.phones)
-            features.append(self._features(cleaned, chunk.language))
+            features.append(self.features(cleaned, chunk.language))
             norm_parts.append(cleaned.norm_text)
         bert = torch.cat(features, dim=1) if features else torch.zeros(BERT_DIM, 0)
         return ids, bert, "".join(norm_parts)
+
+    def clean(self, text: str, language: str) -> ChunkPhones:
+        """The official ``clean_text`` of a whole text in one language, with no language split.
+
+        This is what the official training data preparation applies to each transcript;
+        ``language`` is one of the codes :func:`canonical_language` accepts.
+        """
+        return self._clean(text, canonical_language(language))
 
     def _clean(self, text: str, language: str) -> ChunkPhones:
         if language == ZH:
@@ -194,7 +202,7 @@ class TextFrontEnd:
         phones = [p if p in known else _UNKNOWN_PHONE for p in cleaned.phones]
         return ChunkPhones(phones, cleaned.word2ph, cleaned.norm_text)
 
-    def _features(self, cleaned: ChunkPhones, language: str) -> torch.Tensor:
+    def features(self, cleaned: ChunkPhones, language: str) -> torch.Tensor:
         """BERT columns of one chunk: the model's for Mandarin, zeros for English."""
         n_phones = len(cleaned.phones)
         if language != ZH or n_phones == 0:

@@ -55,6 +55,13 @@ LAYOUT: dict[str, dict[str, str]] = {
         "sv": "sv/pretrained_eres2netv2w24s4ep4.ckpt",
     },
 }
+# The training files (``generate_models(..., training=True)``): the SoVITS generator with its
+# posterior encoder, next to the inference file, and the pretrained discriminator.
+TRAINING_LAYOUT: dict[str, dict[str, str]] = {
+    "v2": {"s2G": "gsv-v2final-pretrained/s2G2333k.train.pth",
+           "s2D": "gsv-v2final-pretrained/s2D2333k.pth"},
+    "v2Pro": {"s2G": "v2Pro/s2Gv2Pro.train.pth", "s2D": "v2Pro/s2Dv2Pro.pth"},
+}
 HUBERT_DIR = "chinese-hubert-base"
 BERT_DIR = "chinese-roberta-wwm-ext-large"
 
@@ -88,16 +95,22 @@ MICRO: dict[str, dict[str, Any]] = {
 
 
 def generate_models(
-    variant: str, size: str, seed: int, out: Path, only: set[str] | None = None
+    variant: str, size: str, seed: int, out: Path, only: set[str] | None = None,
+    training: bool = False,
 ) -> dict[str, str]:
     """Write the ``variant``/``size`` folder for ``seed`` under ``out``; relative path -> sha256.
 
     ``only`` restricts the output to some relative paths (each file is independent of the
-    others, so a subset has the same bytes as in the whole folder).
+    others, so a subset has the same bytes as in the whole folder). ``training`` adds the
+    files fine-tuning starts from (``TRAINING_LAYOUT``); the others keep their bytes.
     """
     if variant not in VARIANTS or size not in SIZES:
         raise ValueError(f"unknown variant/size {variant!r}/{size!r}")
-    return write_folder(load_schema(variant, size), seed, Path(out), only)
+    schema = load_schema(variant, size)
+    if training:
+        extra = load_schema(variant, size, training=True)["files"]
+        schema = {**schema, "files": {**schema["files"], **extra}}
+    return write_folder(schema, seed, Path(out), only)
 
 
 __all__ = [
@@ -106,6 +119,7 @@ __all__ = [
     "LAYOUT",
     "MICRO",
     "SIZES",
+    "TRAINING_LAYOUT",
     "VARIANTS",
     "extract_schema",
     "generate_models",

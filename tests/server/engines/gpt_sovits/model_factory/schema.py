@@ -184,13 +184,18 @@ def extract_schema(
     return schema
 
 
-def schema_path(variant: str, size: str) -> Path:
-    return SCHEMA_DIR / f"{variant}-{size}.json"
+def schema_path(variant: str, size: str, training: bool = False) -> Path:
+    return SCHEMA_DIR / f"{variant}-{size}{'-training' if training else ''}.json"
 
 
-def load_schema(variant: str, size: str) -> dict[str, Any]:
-    """A committed schema (``tests/fixtures/gpt_sovits/schemas/<variant>-<size>.json``)."""
-    path = schema_path(variant, size)
+def load_schema(variant: str, size: str, training: bool = False) -> dict[str, Any]:
+    """A committed schema (``tests/fixtures/gpt_sovits/schemas/<variant>-<size>.json``).
+
+    ``training`` gives the extra files of ``make-models --training`` instead
+    (``<variant>-<size>-training.json``: the SoVITS generator with ``enc_q`` and the
+    discriminator), which exist for the variants and sizes training is tested on.
+    """
+    path = schema_path(variant, size, training)
     if not path.exists():
         raise FileNotFoundError(f"no schema for {variant}/{size}: {path}")
     schema = json.loads(path.read_text(encoding="utf-8"))
