@@ -87,6 +87,9 @@ def run_oracle(args: argparse.Namespace, models: Path, variant: str, case: dict[
                "--ref-lang", case["ref_lang"], "--text", case["text"], "--lang", case["lang"],
                "--top-k", "1", "--max-tokens", str(max_tokens), "--noise-scale", "0",
                "--out", str(out)]
+    for flag in ("gpt_weights", "sovits_weights"):
+        if getattr(args, flag, None):
+            command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     with tempfile.TemporaryDirectory() as cwd:
         started = time.perf_counter()
         subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True)
@@ -120,13 +123,15 @@ def official_outputs(out: Path) -> dict[str, Any]:
 
 
 def ours(models: Path, variant: str, case: dict[str, str], max_tokens: int,
-         reference: np.ndarray) -> dict[str, Any]:
+         reference: np.ndarray, gpt_weights: Path | None = None,
+         sovits_weights: Path | None = None) -> dict[str, Any]:
     """Our engine on the same inputs (before the watermark)."""
     from server.engines.gpt_sovits.layout import resolve_model_files
     from server.engines.gpt_sovits.models import GptSovitsModels, InferenceOptions
     from server.engines.gpt_sovits.voice import VoicePrompt
 
-    loaded = GptSovitsModels.load(resolve_model_files(models, variant=variant))
+    loaded = GptSovitsModels.load(resolve_model_files(
+        models, variant=variant, gpt_weights=gpt_weights, sovits_weights=sovits_weights))
     prompt = loaded.frontend.prompt(case["ref_text"], case["ref_lang"])
     voice = VoicePrompt(language=case["ref_lang"], text=case["ref_text"], reference=reference,
                         phone_ids=tuple(prompt.phone_ids), prompt_codes=loaded.prompt_codes(reference),
@@ -246,7 +251,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             meta = run_oracle(args, Path(args.models), args.variant, case, args.max_tokens, run,
                               ref_wav)
             official = official_outputs(run)
-            mine = ours(Path(args.models), args.variant, case, args.max_tokens, reference)
+            mine = ours(Path(args.models), args.variant, case, args.max_tokens, reference,
+                        args.gpt_weights, args.sovits_weights)
             result = compare(official, mine)
             if args.cli:
                 result["cli_watermarked"] = compare_cli(official, through_cli(
@@ -314,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--variant", required=True, choices=("v2", "v2Pro", "v2ProPlus"))
     check.add_argument("--max-tokens", type=int, default=60)
     check.add_argument("--cases", nargs="*")
+    check.add_argument("--gpt-weights", type=Path, help="e.g. a fine-tuned export")
+    check.add_argument("--sovits-weights", type=Path, help="e.g. a fine-tuned export")
     backends = commands.add_parser("backends")
     backends.add_argument("--models", required=True)
     backends.add_argument("--variant", required=True, choices=("v2", "v2Pro", "v2ProPlus"))

@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from server.cli import gpt_sovits_training
 
     gpt_sovits_training.register(commands)
+    gpt_sovits_training.register_finetune(commands)
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:

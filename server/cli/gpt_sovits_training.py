@@ -18,14 +18,18 @@ from server.cli.output import add_json_flag, print_json
 VARIANTS = ("v2", "v2Pro", "v2ProPlus")
 
 
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", type=Path, required=True,
+                        help="folder laid out like GPT_SoVITS/pretrained_models, with the "
+                             "training files")
+    parser.add_argument("--variant", choices=VARIANTS, help="default: the newest complete one")
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``prepare-dataset`` to the ``gpt-sovits`` command group."""
     prepare = commands.add_parser(
         "prepare-dataset", help="official data preparation: a .list -> an experiment folder")
-    prepare.add_argument("--models", type=Path, required=True,
-                         help="folder laid out like GPT_SoVITS/pretrained_models, with the "
-                              "training files")
-    prepare.add_argument("--variant", choices=VARIANTS, help="default: the newest complete one")
+    _model_flags(prepare)
     prepare.add_argument("--list", type=Path, required=True,
                          help="official .list file: wav_path|speaker|language|text per line")
     prepare.add_argument("--out", type=Path, required=True,
@@ -56,4 +60,67 @@ def _prepare(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: {kept} of {len(report.items)} items ({report.variant})")
     for name, reason in report.skipped.items():
         print(f"skipped {name}: {reason}")
+    return 0
+
+
+def register_finetune(commands: argparse._SubParsersAction) -> None:
+    """Add ``finetune`` to the ``gpt-sovits`` command group."""
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune one stage (s1 = GPT, s2 = SoVITS) on an experiment folder")
+    _model_flags(finetune)
+    finetune.add_argument("--exp", type=Path, required=True,
+                          help="experiment folder written by prepare-dataset")
+    finetune.add_argument("--stage", choices=("s1", "s2"), required=True)
+    length = finetune.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="stop after N batches")
+    length.add_argument("--epochs", type=int, help="default: the official 15 (s1) / 8 (s2)")
+    finetune.add_argument("--batch-size", type=int, default=None,
+                          help="default: the official rule (memory / 4 GiB, halved for fp32)")
+    finetune.add_argument("--deterministic", action="store_true",
+                          help="dropout off, fixed batch order and slices (parity runs)")
+    finetune.add_argument("--trace", type=Path, help="write losses/gradients/parameters here")
+    finetune.add_argument("--out", type=Path, required=True, help="folder for the exports")
+    finetune.add_argument("--seed", type=int, default=1234)
+    finetune.add_argument("--device", default="cpu")
+    finetune.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    finetune.add_argument("--fix-phone-mask", action="store_true",
+                          help="s1: mask padded phones correctly instead of the official way")
+    add_json_flag(finetune)
+    finetune.set_defaults(handler=reports_errors(_finetune))
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    import torch
+
+    from server.engines.gpt_sovits.training.finetune import default_batch_size, finetune
+    from server.engines.gpt_sovits.training.options import FinetuneOptions
+    from server.engines.gpt_sovits.training.progress import RunMonitor, StepReport
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    options = FinetuneOptions(
+        stage=args.stage, batch_size=args.batch_size or default_batch_size(args.device),
+        out_dir=args.out, epochs=args.epochs, steps=args.steps,
+        deterministic=args.deterministic, seed=args.seed, trace_dir=args.trace,
+        device=args.device, fix_phone_mask=args.fix_phone_mask)
+
+    def on_step(report: StepReport) -> None:
+        if not args.json:
+            terms = " ".join(f"{k} {v:.4g}" for k, v in report.losses.items())
+            print(f"{report.stage} epoch {report.epoch} step {report.step}/{report.total_steps}"
+                  f": {terms} ({report.seconds:.2f} s)", file=sys.stderr)
+
+    result = finetune(args.models, args.exp, options, variant=args.variant,
+                      monitor=RunMonitor(on_step=on_step))
+    if args.json:
+        print_json({"stage": result.stage, "variant": result.variant,
+                    "exported": [str(p) for p in result.exported],
+                    "steps_run": result.steps_run, "epochs_run": result.epochs_run,
+                    "batch_size": result.batch_size, "dataset_items": result.dataset_items,
+                    "dropped": result.dropped, "seconds": round(result.seconds, 3)})
+        return 0
+    for path in result.exported:
+        print(f"wrote {path}")
+    print(f"{result.stage}: {result.steps_run} steps, {result.epochs_run} epoch(s), batch "
+          f"{result.batch_size}, {result.seconds:.1f} s")
     return 0

@@ -159,7 +159,7 @@ class T2SModel(nn.Module):
 
     def load_official_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
         """Load weights named as in the official checkpoint (``h.layers.0.linear1.weight``, ...)."""
-        mapping = _official_key_map(self.config.n_layers)
+        mapping = official_key_map(self.config.n_layers)
         missing = sorted(set(mapping) - set(state_dict))
         if missing:
             raise FailedPrecondition(f"GPT checkpoint is missing weights, e.g. {missing[0]}")
@@ -363,7 +363,7 @@ def _sinusoid_table(n_positions: int, dim: int) -> torch.Tensor:
     return table
 
 
-def _official_key_map(n_layers: int) -> dict[str, str]:
+def official_key_map(n_layers: int) -> dict[str, str]:
     """Official state-dict key (without ``model.``) -> parameter name in :class:`T2SModel`."""
     mapping = {
         "bert_proj.weight": "bert_proj.weight",
@@ -372,7 +372,6 @@ def _official_key_map(n_layers: int) -> dict[str, str]:
         "ar_text_position.alpha": "phone_alpha",
         "ar_audio_embedding.word_embeddings.weight": "semantic_embedding.weight",
         "ar_audio_position.alpha": "semantic_alpha",
-        "ar_predict_layer.weight": "head.weight",
     }
     per_layer = {
         "self_attn.in_proj_weight": "qkv.weight",
@@ -391,4 +390,5 @@ def _official_key_map(n_layers: int) -> dict[str, str]:
     for i in range(n_layers):
         for official, local in per_layer.items():
             mapping[f"h.layers.{i}.{official}"] = f"layers.{i}.{local}"
+    mapping["ar_predict_layer.weight"] = "head.weight"  # last, as the official module registers it
     return mapping

@@ -23,26 +23,21 @@ from server.engines.gpt_sovits.training.prepare import (
 )
 from server.errors import InvalidArgument, InvalidAudio, ModelFilesError
 from tests.server.engines.gpt_sovits.model_factory import generate_models
-from tests.server.engines.gpt_sovits.training.dataset import ITEMS, write_dataset
+from tests.server.engines.gpt_sovits.training.conftest import SEED
+from tests.server.engines.gpt_sovits.training.dataset import ITEMS
 from tests.server.engines.gpt_sovits.training.summary import compare_experiments
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "gpt_sovits" / "training"
-SEED = 7
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folders = {}
-    for variant in ("v2", "v2Pro"):
-        folder = tmp_path_factory.mktemp(f"micro-{variant}-training")
-        generate_models(variant, "micro", SEED, folder, training=True)
-        folders[variant] = folder
-    return folders
+@pytest.fixture
+def models(training_models: dict[str, Path]) -> dict[str, Path]:
+    return training_models
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("clips"))
+@pytest.fixture
+def dataset(dataset_list: Path) -> Path:
+    return dataset_list
 
 
 @pytest.mark.parametrize("variant", ["v2", "v2Pro"])
