@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def _prepare(args: argparse.Namespace) -> int:
                        check=True, stdout=subprocess.DEVNULL)
         official_s = time.perf_counter() - started
         started = time.perf_counter()
+        torch_threads(1)  # as the official scripts run (bit-identical features then)
         prepare_dataset(models, list_file, ours, variant=args.variant)
         ours_s = time.perf_counter() - started
         record = scratch / "official.json"
@@ -124,6 +126,8 @@ def _train(args: argparse.Namespace) -> int:
                 if got[key] != want[key]:
                     problems.append(f"export {path.name}: {key} differs")
         identical = [a.read_bytes() == b.read_bytes() for a, b in zip(official_files, our_files)]
+        runs["official_step_s"] = _median_step(scratch / "official-trace", "timings_s")
+        runs["our_step_s"] = _median_step(scratch / "our-trace", None)
         if args.fixture is not None:
             args.fixture.parent.mkdir(parents=True, exist_ok=True)
             write_compact(scratch / "official-trace", args.fixture, variant=args.variant,
@@ -134,6 +138,13 @@ def _train(args: argparse.Namespace) -> int:
                       "differences": problems, "exports_byte_identical": identical, **runs},
                      indent=1, ensure_ascii=False))
     return 1 if problems else 0
+
+
+def _median_step(trace: Path, section: str | None) -> float:
+    """Median wall time of one training step (the first is left out: warm-up)."""
+    meta = json.loads((trace / "meta.json").read_text(encoding="utf-8"))
+    seconds = (meta[section] if section else meta)["step_seconds"][1:]
+    return round(statistics.median(seconds), 4) if seconds else float("nan")
 
 
 def torch_threads(count: int) -> None:

@@ -33,8 +33,11 @@ def _hann(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor
     with _windows_lock:
         window = _windows.get(key)
         if window is None:
-            # Built in float32 and then cast, as the reference does.
-            window = torch.hann_window(length).to(dtype=dtype, device=device)
+            # Built in float32 and then cast, as the reference does. Never an inference
+            # tensor, even when first asked for under inference mode: training (which saves
+            # the window for the backward pass) shares this cache.
+            with torch.inference_mode(False):
+                window = torch.hann_window(length).to(dtype=dtype, device=device)
             _windows[key] = window
     return window
 

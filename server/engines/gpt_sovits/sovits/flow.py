@@ -1,4 +1,7 @@
-"""The normalising flow between the prior latent and the decoder latent, run in reverse.
+"""The normalising flow between the prior latent and the decoder latent.
+
+Inference runs it in reverse (prior -> decoder latent); training runs it forward on the
+posterior latent (:meth:`ResidualCouplingFlow.forward`), with ``(B, 1, T)`` masks.
 
 The flow is ``[coupling, flip] * 4``. Each coupling is mean-only (volume preserving): the
 first half of the channels passes unchanged and predicts, through a speaker-conditioned
@@ -11,6 +14,8 @@ folds ``weight_g``/``weight_v`` into ``weight``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import nn
@@ -49,8 +54,11 @@ class WaveNet(nn.Module):
             out = 2 * channels if i < n_layers - 1 else channels
             self.res_skip_layers.append(nn.Conv1d(channels, out, 1))
 
-    def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        """``x (B, C, T)``, ``g (B, gin, 1)`` -> skip sum ``(B, C, T)``."""
+    def forward(self, x: torch.Tensor, g: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x (B, C, T)``, ``g (B, gin, 1)`` -> skip sum ``(B, C, T)``; ``mask (B, 1, T)``."""
+        if mask is not None:
+            return self._forward_masked(x, g, mask)
         c = self.channels
         cond = self.cond_layer(g)
         output: torch.Tensor | None = None
@@ -68,6 +76,39 @@ class WaveNet(nn.Module):
             output = skip if output is None else output + skip
         assert output is not None
         return output
+
+    def _forward_masked(self, x: torch.Tensor, g: torch.Tensor,
+                        mask: torch.Tensor) -> torch.Tensor:
+        """The official WN with a mask (training): the residual stream and the output are
+        masked, and the gate is a TorchScript function like the reference's, whose backward
+        rounds differently from eager mode (parity of the gradients depends on it)."""
+        c = self.channels
+        channels = torch.tensor([c], dtype=torch.int32)
+        cond = self.cond_layer(g)
+        output = torch.zeros_like(x)
+        for i, (in_layer, res_skip) in enumerate(
+            zip(self.in_layers, self.res_skip_layers, strict=True)
+        ):
+            acts = _gated_tanh(in_layer(x), cond[:, 2 * c * i:2 * c * (i + 1)], channels)
+            rs = res_skip(acts)
+            if i < self.n_layers - 1:
+                x = (x + rs[:, :c]) * mask
+                output = output + rs[:, c:]
+            else:
+                output = output + rs
+        return output * mask
+
+
+def _gate(a: torch.Tensor, b: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+    """``tanh(h[:, :c]) * sigmoid(h[:, c:])`` of ``h = a + b`` (scripted; see the caller)."""
+    c = int(channels[0])
+    h = a + b
+    return torch.tanh(h[:, :c, :]) * torch.sigmoid(h[:, c:, :])
+
+
+with warnings.catch_warnings():  # TorchScript is deprecated, but it is what the reference runs
+    warnings.simplefilter("ignore", DeprecationWarning)
+    _gated_tanh = torch.jit.script(_gate)
 
 
 class MeanOnlyCoupling(nn.Module):
@@ -95,12 +136,24 @@ class MeanOnlyCoupling(nn.Module):
         shift = self.post(self.enc(self.pre(x0), g))
         return torch.cat([x0, x1 - shift], dim=1)
 
+    def forward(self, x: torch.Tensor, g: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The coupling on ``(B, C, T)`` with a ``(B, 1, T)`` mask (training)."""
+        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+        h = self.enc(self.pre(x0) * mask, g, mask)
+        shift = self.post(h) * mask
+        # the official x1 * exp(logs) * mask with logs = 0 (mean-only): exp(0) is exactly 1
+        return torch.cat([x0, shift + x1 * mask], dim=1)
+
 
 class ChannelFlip(nn.Module):
     """Reverses the channel order (its own inverse); holds no weights."""
 
     def reverse(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """Flip channels of ``(B, C, T)``."""
+        return torch.flip(x, [1])
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Flip channels of ``(B, C, T)`` (same both ways)."""
         return torch.flip(x, [1])
 
 
@@ -126,6 +179,12 @@ class ResidualCouplingFlow(nn.Module):
                 )
             )
             self.flows.append(ChannelFlip())
+
+    def forward(self, z: torch.Tensor, g: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Map a posterior latent ``(B, C, T)`` to the prior space (training direction)."""
+        for step in self.flows:
+            z = step(z, g, mask)
+        return z
 
     def reverse(self, z: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """Map a prior sample ``(B, C, T)`` to the decoder latent, given the speaker ``g``."""

@@ -43,13 +43,22 @@ class MRTE(nn.Module):
         self.c_post = nn.Conv1d(MRTE_DIM, channels, 1)
 
     def forward(
-        self, content: torch.Tensor, text: torch.Tensor, speaker: torch.Tensor
+        self, content: torch.Tensor, text: torch.Tensor, speaker: torch.Tensor,
+        content_mask: torch.Tensor | None = None, text_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``content (1, C, T)``, ``text (1, C, P)``, ``speaker (1, 512, 1)`` -> ``(1, C, T)``."""
-        content = self.c_pre(content)
-        text = self.text_pre(text)
-        mixed = self.cross_attention(content, text) + content + speaker
-        return self.c_post(mixed)
+        """``content (B, C, T)``, ``text (B, C, P)``, ``speaker (B, 512, 1)`` -> ``(B, C, T)``.
+
+        The masks ``(B, 1, T)``/``(B, 1, P)`` (training batches) hide padded frames/phones.
+        """
+        if content_mask is None or text_mask is None:
+            content = self.c_pre(content)
+            text = self.text_pre(text)
+            return self.c_post(self.cross_attention(content, text) + content + speaker)
+        attn_mask = text_mask.unsqueeze(2) * content_mask.unsqueeze(-1)
+        content = self.c_pre(content * content_mask)
+        text = self.text_pre(text * text_mask)
+        mixed = self.cross_attention(content * content_mask, text * text_mask, attn_mask)
+        return self.c_post((mixed + content + speaker) * content_mask)
 
 
 class TextEncoder(nn.Module):
@@ -95,3 +104,18 @@ class TextEncoder(nn.Module):
             x = F.interpolate(x, size=int(x.shape[-1] / speed) + 1, mode="linear")
         m, logs = torch.split(self.proj(x), self.out_channels, dim=1)
         return x, m, logs
+
+    def forward_masked(
+        self, content: torch.Tensor, content_mask: torch.Tensor, phones: torch.Tensor,
+        phone_mask: torch.Tensor, speaker: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The training forward on a padded batch: masks ``(B, 1, T)`` and ``(B, 1, P)``
+        applied as the official encoder applies them. Returns ``(x, m, logs)``."""
+        y = self.ssl_proj(content * content_mask) * content_mask
+        y = self.encoder_ssl(y * content_mask, content_mask)
+        text = self.text_embedding(phones).transpose(1, 2)
+        text = self.encoder_text(text * phone_mask, phone_mask)
+        y = self.mrte(y, text, speaker, content_mask, phone_mask)
+        y = self.encoder2(y * content_mask, content_mask)
+        m, logs = torch.split(self.proj(y) * content_mask, self.out_channels, dim=1)
+        return y, m, logs

@@ -93,3 +93,13 @@ def export_gpt(path: Path, state: dict[str, torch.Tensor], config: dict[str, Any
     document["config"] = config
     document["info"] = f"GPT-e{epoch}"
     save_trainer_file(document, path, timestamp=timestamp)
+
+
+def export_sovits(path: Path, state: dict[str, torch.Tensor], hps: dict[str, Any], epoch: int,
+                  steps: int, variant: str, timestamp: str | None = None) -> None:
+    """Write a fine-tuned SoVITS generator (``state`` without ``enc_q``) like ``savee``."""
+    document: OrderedDict[str, Any] = OrderedDict()
+    document["weight"] = {k: v.detach().half().cpu() for k, v in state.items()}
+    document["config"] = hparams(hps)
+    document["info"] = f"{epoch}epoch_{steps}iteration"
+    save_trainer_file(document, path, header=PRO_HEADERS.get(variant), timestamp=timestamp)

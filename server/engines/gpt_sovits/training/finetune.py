@@ -42,8 +42,15 @@ def finetune(models_dir: Path, exp_dir: Path, options: FinetuneOptions, *,
         raise InvalidArgument(
             f"experiment folder {exp_dir} lacks {', '.join(missing)}; run `voxguard gpt-sovits "
             f"prepare-dataset` for it with the {files.variant} models")
+    usable = len(ex.read_semantic(exp_dir))
+    if usable < options.batch_size:
+        raise InvalidArgument(
+            f"the experiment has {usable} utterance(s), fewer than the batch size "
+            f"{options.batch_size}; use --batch-size {usable} or less, or record more speech")
     if options.stage == "s1":
         from server.engines.gpt_sovits.training.s1 import train_s1
 
         return train_s1(files, exp_dir, options, monitor)
-    raise InvalidArgument("the s2 (SoVITS) stage is not available yet")
+    from server.engines.gpt_sovits.training.s2 import train_s2
+
+    return train_s2(files, exp_dir, options, monitor)

@@ -67,6 +67,7 @@ def train_s1(files: TrainingFiles, exp_dir: Path, options: FinetuneOptions,
                          "deterministic": options.deterministic,
                          "batch_size": options.batch_size, "exported": [], "size": None})
     step, epoch = 0, 0
+    step_seconds: list[float] = []
     while step < total:
         epoch += 1
         batches = s1_data.epoch_order(items, batch_size, options.deterministic, options.seed,
@@ -94,8 +95,9 @@ def train_s1(files: TrainingFiles, exp_dir: Path, options: FinetuneOptions,
                         "items": batch.names, "phoneme_lens": batch.phone_lens.tolist(),
                         "semantic_lens": batch.code_lens.tolist(), "loss": loss_value,
                         "acc": accuracy, "optimizer_step": update, "lr": lr})
+            step_seconds.append(time.perf_counter() - began)
             monitor.report(StepReport("s1", epoch, step, total, {"loss": loss_value},
-                                      time.perf_counter() - began))
+                                      step_seconds[-1]))
     exp_name = Path(exp_dir).resolve().name
     config = _export_config(files, pretrained.config, options, exp_name, epochs)
     out = Path(options.out_dir) / f"{exp_name}-e{epoch}.ckpt"
@@ -110,6 +112,7 @@ def train_s1(files: TrainingFiles, exp_dir: Path, options: FinetuneOptions,
             "dataset_len": len(items), "effective_batch_size": batch_size,
             "batches_per_epoch": per_epoch, "epochs_run": epoch, "dropped": dropped,
             "config": config, "seconds": round(seconds, 3),
+            "step_seconds": [round(t, 4) for t in step_seconds],
             "official_phone_mask": not options.fix_phone_mask})
     return FinetuneResult(stage="s1", variant=files.variant, exported=[out], steps_run=step,
                           epochs_run=epoch, batch_size=batch_size, dataset_items=len(items),

@@ -31,12 +31,7 @@ from tests.server.engines.gpt_sovits.training.trace_compare import (
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "gpt_sovits" / "training"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> object:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the official traces were recorded with one thread
-    yield None
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("variant", ["v2", "v2Pro"])
@@ -64,7 +59,7 @@ def test_matches_the_official_training(variant: str, training_models: dict[str, 
 
 def _renamed(config: dict, exp_name: str) -> dict:
     """The official config with the experiment name of this run (paths embed it)."""
-    old = config["train"]["exp_name"]
+    old = config["name"] if "name" in config else config["train"]["exp_name"]  # s2 / s1
 
     def swap(value: object) -> object:
         if isinstance(value, dict):
@@ -176,3 +171,26 @@ def test_scaled_adam_scales_steps_by_parameter_size() -> None:
     # Adam on lr * 0.1
     assert moved[0] == pytest.approx(1e-4, rel=1e-3) and moved[1] == pytest.approx(1e-2, rel=1e-3)
     assert moved[2] == pytest.approx(0.1 * 0.1 * 0.1, rel=1e-3)
+
+
+def test_cli_finetune_writes_the_export_and_trace(training_models: dict[str, Path],
+                                                  experiments: dict[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from server.cli.main import main
+
+    code = main(["gpt-sovits", "finetune", "--models", str(training_models["v2"]),
+                 "--variant", "v2", "--exp", str(experiments["v2"]), "--stage", "s1",
+                 "--steps", "5", "--batch-size", "2", "--deterministic", "--threads", "1",
+                 "--trace", str(tmp_path / "trace"), "--out", str(tmp_path / "out"), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps_run"] == 5 and report["exported"] == [str(tmp_path / "out" / "exp-e1.ckpt")]
+    assert sorted(p.name for p in (tmp_path / "trace").iterdir()) == [
+        "grads_step1.json", "losses.json", "meta.json", "params_final.json", "params_final.npz"]
+    with pytest.raises(SystemExit) as refused:  # argparse refuses --steps with --epochs
+        main(["gpt-sovits", "finetune", "--models", str(training_models["v2"]), "--exp",
+              str(experiments["v2"]), "--stage", "s1", "--steps", "2", "--epochs", "2",
+              "--out", str(tmp_path / "out2")])
+    assert refused.value.code == 2 and "not allowed with" in capsys.readouterr().err
