@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     gpt_sovits_training.register(commands)
     gpt_sovits_training.register_finetune(commands)
+    gpt_sovits_training.register_slice(commands)
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:

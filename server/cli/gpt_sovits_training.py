@@ -124,3 +124,51 @@ def _finetune(args: argparse.Namespace) -> int:
     print(f"{result.stage}: {result.steps_run} steps, {result.epochs_run} epoch(s), batch "
           f"{result.batch_size}, {result.seconds:.1f} s")
     return 0
+
+
+def register_slice(commands: argparse._SubParsersAction) -> None:
+    """Add ``slice`` to the ``gpt-sovits`` command group."""
+    slicer = commands.add_parser(
+        "slice", help="official slicing of long recordings into utterances, then a .list")
+    slicer.add_argument("--in", dest="source", type=Path, required=True,
+                        help="a recording, or a folder of recordings")
+    slicer.add_argument("--out", type=Path, required=True,
+                        help="folder for the utterances and <speaker>.list")
+    slicer.add_argument("--speaker", default="speaker", help="the .list's speaker field")
+    slicer.add_argument("--language", choices=("en", "zh"), default="en")
+    slicer.add_argument("--no-asr", action="store_true",
+                        help="leave the transcripts empty (required for zh: write them)")
+    slicer.add_argument("--threshold", type=float, default=-34.0, help="silence below, dB")
+    slicer.add_argument("--min-length", type=int, default=4000, help="ms")
+    slicer.add_argument("--min-interval", type=int, default=300, help="ms")
+    slicer.add_argument("--hop", type=int, default=10, help="ms")
+    slicer.add_argument("--max-silence-kept", type=int, default=500, help="ms")
+    add_json_flag(slicer)
+    slicer.set_defaults(handler=reports_errors(_slice))
+
+
+def _slice(args: argparse.Namespace) -> int:
+    from server.engines.gpt_sovits.training.slicing import (
+        SliceOptions,
+        slice_recordings,
+        write_list,
+    )
+    from server.errors import InvalidArgument
+
+    if args.language != "en" and not args.no_asr:
+        raise InvalidArgument("the bundled recogniser is English-only; add --no-asr and write "
+                              "the transcripts into the .list")
+    options = SliceOptions(threshold_db=args.threshold, min_length_ms=args.min_length,
+                           min_interval_ms=args.min_interval, hop_ms=args.hop,
+                           max_silence_kept_ms=args.max_silence_kept)
+    clips = slice_recordings(args.source, args.out, options)
+    if not clips:
+        raise InvalidArgument(f"no speech found in {args.source} (everything is below "
+                              f"{args.threshold} dB); check the recording or the threshold")
+    list_path = args.out / f"{args.speaker}.list"
+    lines = write_list(clips, list_path, args.speaker, args.language, not args.no_asr)
+    if args.json:
+        print_json({"list": str(list_path), "clips": [str(c) for c in clips], "lines": lines})
+    else:
+        print(f"wrote {len(clips)} utterances and {list_path}")
+    return 0

@@ -59,3 +59,19 @@ def _write(path: Path, clip: np.ndarray, rate: int, form: str) -> None:
         sf.write(path, clip, rate, format="MP3", subtype="MPEG_LAYER_III")
     else:
         raise ValueError(form)
+
+
+LONG_RECORDING = "session.flac"
+
+
+def write_long_recording(folder: Path) -> Path:
+    """A 30 s recording with leading, inner and trailing silences (16 kHz FLAC), for slicing."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    audio, rate = sf.read(SOURCE, dtype="float32")
+    quiet = np.zeros(int(0.8 * rate), dtype=np.float32)
+    parts = [np.zeros(rate, dtype=np.float32), audio[: 9 * rate], quiet,
+             audio[9 * rate:], np.zeros(int(1.5 * rate), dtype=np.float32)]
+    path = folder / LONG_RECORDING
+    sf.write(path, np.concatenate(parts), rate, format="FLAC", subtype="PCM_16")
+    return path
