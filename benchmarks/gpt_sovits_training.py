@@ -83,7 +83,31 @@ def cmd_steps(args: argparse.Namespace) -> dict[str, Any]:
                 "official_all_s": official_meta["step_seconds"],
                 "our_all_s": ours_meta["step_seconds"]}
             print(stage, json.dumps(report["stages"][stage]), file=sys.stderr)
+        if args.medium:
+            report["s2_medium"] = _medium_effect(args, exp, scratch, report["stages"]["s2"])
     return report
+
+
+def _medium_effect(args: argparse.Namespace, exp: Path, scratch: Path,
+                   fp32: dict[str, Any]) -> dict[str, Any]:
+    """Ours s2 again with the official trainer's matmul precision "medium" (bf16 products on
+    CPUs with bf16 units): its step time, and how far its losses move from the fp32 run."""
+    from server.engines.gpt_sovits.training.finetune import finetune
+    from server.engines.gpt_sovits.training.options import FinetuneOptions
+
+    trace = scratch / "ours-s2-medium"
+    finetune(args.models, exp, FinetuneOptions(
+        stage="s2", batch_size=args.batch_size, steps=args.s2_steps, deterministic=True,
+        trace_dir=trace, out_dir=scratch / "our-out-s2-medium", matmul_precision="medium"),
+        variant=args.variant)
+    medium = json.loads((trace / "losses.json").read_text())["steps"]
+    highest = json.loads((scratch / "ours-s2" / "losses.json").read_text())["steps"]
+    keys = ("loss_disc_all", "loss_gen_all", "loss_mel", "loss_kl", "loss_fm", "grad_norm_g")
+    drift = {k: max(abs(m[k] - h[k]) / max(abs(h[k]), 1e-12) for m, h in zip(medium, highest))
+             for k in keys}
+    step = _median_step(json.loads((trace / "meta.json").read_text()))
+    return {"our_step_s": round(step, 3), "vs_highest": round(step / fp32["our_step_s"], 3),
+            "max_relative_loss_change": {k: f"{v:.2e}" for k, v in drift.items()}}
 
 
 def _corpus_list(corpus: Path, speaker: str | None, seconds: float, folder: Path) -> tuple[
@@ -169,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     steps.add_argument("--s1-steps", type=int, default=10)
     steps.add_argument("--s2-steps", type=int, default=4)
     steps.add_argument("--batch-size", type=int, default=2)
+    steps.add_argument("--medium", action="store_true",
+                       help="also time ours s2 with matmul precision 'medium' (the official's)")
     finetune = commands.choices["finetune"]
     add_corpus_argument(finetune)
     finetune.add_argument("--speaker", help="corpus speaker id (default: the first)")

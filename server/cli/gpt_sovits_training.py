@@ -85,6 +85,9 @@ def register_finetune(commands: argparse._SubParsersAction) -> None:
     finetune.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     finetune.add_argument("--fix-phone-mask", action="store_true",
                           help="s1: mask padded phones correctly instead of the official way")
+    finetune.add_argument("--matmul-precision", choices=("highest", "high", "medium"),
+                          help="torch float32 matmul precision (default: the official trainer's"
+                               ", or highest with --deterministic)")
     add_json_flag(finetune)
     finetune.set_defaults(handler=reports_errors(_finetune))
 
@@ -102,7 +105,8 @@ def _finetune(args: argparse.Namespace) -> int:
         stage=args.stage, batch_size=args.batch_size or default_batch_size(args.device),
         out_dir=args.out, epochs=args.epochs, steps=args.steps,
         deterministic=args.deterministic, seed=args.seed, trace_dir=args.trace,
-        device=args.device, fix_phone_mask=args.fix_phone_mask)
+        device=args.device, fix_phone_mask=args.fix_phone_mask,
+        matmul_precision=args.matmul_precision)
 
     def on_step(report: StepReport) -> None:
         if not args.json:

@@ -29,8 +29,8 @@ class TrainingFiles:
     """The inference files of a generation plus its SoVITS training pair."""
 
     models: ModelFiles
-    generator: Path  # SoVITS generator with enc_q (pretrained_s2G)
-    discriminator: Path  # pretrained_s2D
+    generator: Path  # SoVITS generator with enc_q (pretrained_s2G); checked when needed
+    discriminator: Path  # pretrained_s2D; checked when needed
 
     @property
     def variant(self) -> str:
@@ -47,20 +47,21 @@ def discriminator_path(sovits: Path) -> Path:
 
 
 def resolve_training_files(models_dir: Path, variant: str | None = None, *,
+                           need_generator: bool = True,
                            need_discriminator: bool = True) -> TrainingFiles:
     """The files to fine-tune ``variant`` from ``models_dir``; clear errors when any is missing.
 
     The data preparation needs only the generator (its quantizer makes the semantic codes),
-    so it passes ``need_discriminator=False``.
+    the GPT stage neither SoVITS training file.
     """
     models = resolve_model_files(Path(models_dir), variant=variant)
     sovits = models.sovits
     candidates = [_training_name(sovits), sovits]
     generator = next((path for path in candidates if path.is_file() and _has_posterior(path)),
-                     None)
+                     None) if need_generator else None
     discriminator = discriminator_path(sovits)
     missing = []
-    if generator is None:
+    if need_generator and generator is None:
         missing.append(f"{_training_name(sovits).name} or a {sovits.name} with the posterior "
                        "encoder enc_q (the pretrained SoVITS generator for training)")
     if need_discriminator and not discriminator.is_file():
@@ -69,8 +70,8 @@ def resolve_training_files(models_dir: Path, variant: str | None = None, *,
         raise ModelFilesError(
             f"GPT-SoVITS model folder {models_dir} lacks the {models.variant} training files: "
             f"{'; '.join(missing)}; put the official pretrained files next to {sovits.name}")
-    assert generator is not None
-    return TrainingFiles(models=models, generator=generator, discriminator=discriminator)
+    return TrainingFiles(models=models, generator=generator or _training_name(sovits),
+                         discriminator=discriminator)
 
 
 def _has_posterior(path: Path) -> bool:

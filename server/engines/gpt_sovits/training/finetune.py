@@ -32,7 +32,8 @@ def default_batch_size(device: str) -> int:
 def finetune(models_dir: Path, exp_dir: Path, options: FinetuneOptions, *,
              variant: str | None = None, monitor: RunMonitor | None = None) -> FinetuneResult:
     """Run ``options.stage`` and export its result into ``options.out_dir``."""
-    files = resolve_training_files(models_dir, variant, need_discriminator=options.stage == "s2")
+    s2 = options.stage == "s2"
+    files = resolve_training_files(models_dir, variant, need_generator=s2, need_discriminator=s2)
     exp_dir = Path(exp_dir)
     needed = [ex.NAME2TEXT, ex.SEMANTIC_FILE]
     if options.stage == "s2":
@@ -47,10 +48,17 @@ def finetune(models_dir: Path, exp_dir: Path, options: FinetuneOptions, *,
         raise InvalidArgument(
             f"the experiment has {usable} utterance(s), fewer than the batch size "
             f"{options.batch_size}; use --batch-size {usable} or less, or record more speech")
-    if options.stage == "s1":
-        from server.engines.gpt_sovits.training.s1 import train_s1
+    import torch
 
-        return train_s1(files, exp_dir, options, monitor)
-    from server.engines.gpt_sovits.training.s2 import train_s2
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(options.effective_matmul_precision)
+    try:
+        if options.stage == "s1":
+            from server.engines.gpt_sovits.training.s1 import train_s1
 
-    return train_s2(files, exp_dir, options, monitor)
+            return train_s1(files, exp_dir, options, monitor)
+        from server.engines.gpt_sovits.training.s2 import train_s2
+
+        return train_s2(files, exp_dir, options, monitor)
+    finally:
+        torch.set_float32_matmul_precision(previous)

@@ -13,6 +13,9 @@ DEFAULT_EPOCHS = {"s1": 15, "s2": 8}
 #: The official web UI's upper limits.
 MAX_EPOCHS = {"s1": 50, "s2": 25}
 MAX_BATCH_SIZE = 64
+MATMUL_PRECISIONS = ("highest", "high", "medium")
+#: What ``s1_train.py`` and ``s2_train.py`` set.
+OFFICIAL_MATMUL_PRECISION = {"s1": "high", "s2": "medium"}
 #: The seed of the official configs (``train.seed`` of s1longer-v2.yaml and s2.json).
 OFFICIAL_SEED = 1234
 
@@ -34,6 +37,10 @@ class FinetuneOptions:
     #: s1 only: mask padded phones on the right (the official mask hides a shorter text's
     #: first phones instead; see ``t2s_train``). Off by default so results match the official.
     fix_phone_mask: bool = False
+    #: torch's float32 matmul precision during the run. None: the official trainers' setting
+    #: ("medium" for s2, which runs fp32 products in bf16 on CPUs with bf16 units; "high" for
+    #: s1), except in deterministic runs, which use "highest" as the reference harness does.
+    matmul_precision: str | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -47,6 +54,17 @@ class FinetuneOptions:
                 f"{self.stage} epochs must lie in 1-{MAX_EPOCHS[self.stage]} (official limit)")
         if self.steps is not None and self.steps < 1:
             raise InvalidArgument("--steps must be at least 1")
+        if self.matmul_precision not in (None, *MATMUL_PRECISIONS):
+            raise InvalidArgument(f"matmul precision must be one of {', '.join(MATMUL_PRECISIONS)}")
+
+    @property
+    def effective_matmul_precision(self) -> str:
+        """The precision the run sets (see ``matmul_precision``)."""
+        if self.matmul_precision is not None:
+            return self.matmul_precision
+        if self.deterministic:
+            return "highest"
+        return OFFICIAL_MATMUL_PRECISION[self.stage]
 
     def planned_epochs(self, batches_per_epoch: int) -> int:
         """Epochs the run lasts: the requested ones, or those that ``steps`` batches touch."""

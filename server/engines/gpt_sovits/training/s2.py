@@ -212,7 +212,7 @@ def _step(net_g: SovitsTraining, net_d: MultiPeriodDiscriminator,
 
 def _discriminator_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> tuple[
         torch.Tensor, list[float], list[float]]:
-    total = torch.zeros(())
+    total = torch.zeros((), device=real[0].device)
     losses_r, losses_g = [], []
     for r, g in zip(real, fake):
         loss_r = torch.mean((1 - r.float()) ** 2)
@@ -225,14 +225,14 @@ def _discriminator_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> t
 
 def _generator_loss(fake: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
     losses = [torch.mean((1 - g.float()) ** 2) for g in fake]
-    total = torch.zeros(())
+    total = torch.zeros((), device=fake[0].device)
     for loss in losses:
         total = total + loss
     return total, [loss.detach() for loss in losses]
 
 
 def _feature_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    total = torch.zeros(())
+    total = torch.zeros((), device=fake[0][0].device)
     for maps_r, maps_g in zip(real, fake):
         for r, g in zip(maps_r, maps_g):
             total = total + torch.mean(torch.abs(r.float().detach() - g.float()))

@@ -194,3 +194,32 @@ def test_cli_finetune_writes_the_export_and_trace(training_models: dict[str, Pat
               str(experiments["v2"]), "--stage", "s1", "--steps", "2", "--epochs", "2",
               "--out", str(tmp_path / "out2")])
     assert refused.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_matmul_precision_follows_the_official_trainers(training_models: dict[str, Path],
+                                                        experiments: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    def options(**kw: object) -> FinetuneOptions:
+        return FinetuneOptions(batch_size=2, out_dir=tmp_path, **kw)  # type: ignore[arg-type]
+
+    assert options(stage="s2").effective_matmul_precision == "medium"
+    assert options(stage="s1").effective_matmul_precision == "high"
+    assert options(stage="s2", deterministic=True).effective_matmul_precision == "highest"
+    assert options(stage="s2", matmul_precision="highest").effective_matmul_precision == "highest"
+    with pytest.raises(InvalidArgument, match="matmul precision"):
+        options(stage="s1", matmul_precision="low")
+    before = torch.get_float32_matmul_precision()
+    finetune(training_models["v2"], experiments["v2"], options(stage="s1", steps=1))
+    assert torch.get_float32_matmul_precision() == before  # a process-wide setting, restored
+
+
+def test_gpt_stage_needs_no_sovits_training_files(experiments: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    from tests.server.engines.gpt_sovits.model_factory import generate_models
+    from tests.server.engines.gpt_sovits.training.conftest import SEED
+
+    plain = tmp_path / "models"
+    generate_models("v2", "micro", SEED, plain)  # inference files only
+    result = finetune(plain, experiments["v2"],
+                      FinetuneOptions(stage="s1", batch_size=2, steps=1, out_dir=tmp_path / "out"))
+    assert [p.name for p in result.exported] == ["exp-e1.ckpt"]
