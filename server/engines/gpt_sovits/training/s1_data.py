@@ -79,7 +79,7 @@ def load_items(exp_dir: Path) -> tuple[list[S1Item], dict[str, str]]:
             rate = len(row.phones) / (len(codes) / CODE_RATE)
             if not MIN_RATE <= rate <= MAX_RATE:
                 reason = f"{rate:.1f} phones per second (outside {MIN_RATE}-{MAX_RATE})"
-        if reason is not None or row is None:
+        if reason is not None or row is None:  # (row is None always has a reason)
             dropped[name] = reason or ""
             continue
         bert_path = exp_dir / ex.BERT_DIR / f"{name}.pt"

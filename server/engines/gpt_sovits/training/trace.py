@@ -42,16 +42,12 @@ class TraceWriter:
     def record_grads(self, named: Iterable[tuple[str, torch.nn.Parameter]]) -> None:
         """Record the gradient norms of the first backward pass (later calls are ignored)."""
         if self.first_grads is None:
-            self.first_grads = {
-                name: None if p.grad is None else float(p.grad.detach().double().norm())
-                for name, p in named}
+            self.first_grads = _grad_norms(named)
 
     def add_grads(self, named: Iterable[tuple[str, torch.nn.Parameter]]) -> None:
         """Record more first-step gradient norms (s2 has two backward passes: D, then G)."""
         assert self.first_grads is not None
-        self.first_grads.update(
-            {name: None if p.grad is None else float(p.grad.detach().double().norm())
-             for name, p in named})
+        self.first_grads.update(_grad_norms(named))
 
     def write(self, trace_dir: Path, params: Iterable[tuple[str, torch.Tensor]],
               meta: dict[str, Any]) -> None:
@@ -73,6 +69,12 @@ class TraceWriter:
         np.savez(trace_dir / "params_final.npz", **samples)  # type: ignore[arg-type]
         _dump(trace_dir / "params_final.json", summary)
         _dump(trace_dir / "meta.json", meta)
+
+
+def _grad_norms(named: Iterable[tuple[str, torch.nn.Parameter]]) -> dict[str, float | None]:
+    """float64 L2 norm of each parameter's gradient; None where it has none."""
+    return {name: None if p.grad is None else float(p.grad.detach().double().norm())
+            for name, p in named}
 
 
 def _dump(path: Path, value: Any) -> None:
